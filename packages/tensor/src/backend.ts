@@ -1,0 +1,107 @@
+/**
+ * The backend interface: the small set of primitives every other op is built from.
+ *
+ * The op layer (`ops/*.ts`) does all shape logic (broadcasting, axis handling,
+ * dtype promotion) before calling a backend, so a backend only ever sees:
+ * - elementwise ops whose inputs already have the output's shape (broadcast inputs
+ *   arrive as stride-0 views made by `expand`), with any strides and offsets;
+ * - reductions over a sorted list of axes, keeping those axes as size 1;
+ * - batched matmul of `[batch, m, k] @ [batch, k, n]` (batch strides may be 0).
+ * Backends return fresh contiguous arrays and never mutate their inputs, except
+ * `assign` and `scatterAdd`/`indexAdd`, whose first argument is the destination.
+ */
+import type { DType } from './dtype.ts';
+import type { NDArray } from './ndarray.ts';
+
+export type UnaryOp =
+  | 'neg'
+  | 'abs'
+  | 'sign'
+  | 'exp'
+  | 'log'
+  | 'log1p'
+  | 'expm1'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'reciprocal'
+  | 'square'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  | 'gelu' // tanh approximation
+  | 'geluErf' // exact, 0.5 x (1 + erf(x / sqrt 2))
+  | 'erf'
+  | 'sin'
+  | 'cos'
+  | 'floor'
+  | 'ceil'
+  | 'round'
+  | 'logicalNot'
+  | 'isnan'
+  | 'isfinite';
+
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'logicalAnd'
+  | 'logicalOr';
+
+export type ReduceOp = 'sum' | 'max' | 'min' | 'prod';
+
+export interface Backend {
+  /** Short name, e.g. `js` or `gpu`. */
+  readonly name: string;
+
+  /** Elementwise `op(x)`, result dtype `outDtype`, same shape as `x`. */
+  unary(op: UnaryOp, x: NDArray, outDtype: DType): NDArray;
+
+  /** Elementwise `op(a, b)`; `a` and `b` have the same shape (broadcast already applied). */
+  binary(op: BinaryOp, a: NDArray, b: NDArray, outDtype: DType): NDArray;
+
+  /** `cond ? a : b` elementwise; all three have the same shape. */
+  where(cond: NDArray, a: NDArray, b: NDArray, outDtype: DType): NDArray;
+
+  /** Reduces `axes` (sorted, unique), keeping them as size 1. Empty axes copy. */
+  reduce(op: ReduceOp, x: NDArray, axes: readonly number[]): NDArray;
+
+  /** Index of the max (or min) along one axis, kept as size 1; int32. First index wins ties. */
+  argReduce(op: 'argmax' | 'argmin', x: NDArray, axis: number): NDArray;
+
+  /** `[B, m, k] @ [B, k, n] -> [B, m, n]` with the promoted dtype of both. */
+  matmul(a: NDArray, b: NDArray): NDArray;
+
+  /** Converts (and densifies) to `dtype`. */
+  cast(x: NDArray, dtype: DType): NDArray;
+
+  /** Writes `src` (same shape) into the possibly strided view `dst`, in place. */
+  assign(dst: NDArray, src: NDArray): void;
+
+  /** `out[i][j] = x[i][index[i][j]]` along `axis` (torch.gather); `index` is int32, same rank. */
+  gather(x: NDArray, axis: number, index: NDArray): NDArray;
+
+  /** In place `dst[i][index[i][j]] += src[i][j]` along `axis` (torch.scatter_add_). */
+  scatterAdd(dst: NDArray, axis: number, index: NDArray, src: NDArray): void;
+
+  /** Selects whole slices `index[k]` of `axis` (torch.index_select); `index` is 1-D int32. */
+  indexSelect(x: NDArray, axis: number, index: NDArray): NDArray;
+
+  /** In place `dst.select(axis, index[k]) += src.select(axis, k)` (torch.index_add_). */
+  indexAdd(dst: NDArray, axis: number, index: NDArray, src: NDArray): void;
+
+  /**
+   * Optional fused kernels. The op layer uses them when present and otherwise
+   * composes the same math from the primitives above.
+   */
+  softmax?(x: NDArray, axis: number, log: boolean): NDArray;
+}

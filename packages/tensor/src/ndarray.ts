@@ -1,0 +1,397 @@
+/**
+ * NDArray: a flat typed array seen through a shape, strides and an offset.
+ *
+ * Element (i0, i1, ..., ik) lives at `data[offset + i0*strides[0] + ... + ik*strides[k]]`.
+ * Reshape (when the layout allows), permute, expand, slice and (un)squeeze only
+ * change shape/strides/offset: they are views that share `data`. `contiguous()`
+ * copies only when the view is not already row-major and dense.
+ */
+import { allocate, castScalar, dtypeOfArray, type DType, type TypedArray } from './dtype.ts';
+import {
+  checkShape,
+  contiguousStrides,
+  normalizeAxis,
+  shapeToString,
+  sizeOf,
+  type Shape,
+} from './shape.ts';
+
+/** Nested JS arrays as produced by `toArray()` and accepted by `array()`. */
+export type NestedArray = number | boolean | NestedArray[];
+
+export class NDArray {
+  readonly data: TypedArray;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+  readonly dtype: DType;
+  readonly size: number;
+
+  constructor(data: TypedArray, shape: Shape, strides?: Shape, offset = 0, dtype?: DType) {
+    this.data = data;
+    this.shape = Object.freeze([...shape]);
+    this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+    this.offset = offset;
+    this.dtype = dtype ?? dtypeOfArray(data);
+    this.size = sizeOf(shape);
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Wraps storage as a contiguous array (no copy). `data.length` must equal the shape's size. */
+  static fromTyped(data: TypedArray, shape: Shape, dtype?: DType): NDArray {
+    checkShape(shape, 'fromTyped');
+    if (data.length !== sizeOf(shape)) {
+      throw new Error(`fromTyped: ${data.length} values cannot fill shape ${shapeToString(shape)}`);
+    }
+    return new NDArray(data, shape, undefined, 0, dtype);
+  }
+
+  /** A zero-filled contiguous array. */
+  static zeros(shape: Shape, dtype: DType = 'float32'): NDArray {
+    checkShape(shape, 'zeros');
+    return new NDArray(allocate(dtype, sizeOf(shape)), shape);
+  }
+
+  /** True when the elements are laid out densely in row-major order from `offset`. */
+  isContiguous(): boolean {
+    let expected = 1;
+    for (let i = this.ndim - 1; i >= 0; i--) {
+      const d = this.shape[i]!;
+      if (d !== 1 && this.strides[i] !== expected) return false;
+      expected *= d;
+    }
+    return true;
+  }
+
+  /** Flat storage index of a multi-index. */
+  index(idx: readonly number[]): number {
+    if (idx.length !== this.ndim) {
+      throw new Error(`get: index of length ${idx.length} for a tensor of shape ${shapeToString(this.shape)}`);
+    }
+    let p = this.offset;
+    for (let i = 0; i < idx.length; i++) {
+      const d = this.shape[i]!;
+      const k = idx[i]! < 0 ? idx[i]! + d : idx[i]!;
+      if (k < 0 || k >= d) throw new RangeError(`get: index ${idx[i]} out of range for axis ${i} of size ${d}`);
+      p += k * this.strides[i]!;
+    }
+    return p;
+  }
+
+  /** Reads one element by multi-index. */
+  get(...idx: number[]): number {
+    return this.data[this.index(idx)]!;
+  }
+
+  /** Writes one element by multi-index (rounded to the dtype). */
+  set(value: number, ...idx: number[]): void {
+    this.data[this.index(idx)] = castScalar(value, this.dtype);
+  }
+
+  /** The single value of a one-element array. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item: tensor of shape ${shapeToString(this.shape)} has ${this.size} elements, not 1`);
+    return this.data[this.offset + 0]!;
+  }
+
+  /**
+   * Visits every element in row-major order, passing its storage position.
+   * This is the one strided loop that the simple helpers build on.
+   */
+  forEachIndex(fn: (storageIndex: number, flatIndex: number) => void): void {
+    const n = this.size;
+    if (n === 0) return;
+    const nd = this.ndim;
+    if (this.isContiguous()) {
+      for (let i = 0; i < n; i++) fn(this.offset + i, i);
+      return;
+    }
+    const counter = new Array<number>(nd).fill(0);
+    let p = this.offset;
+    for (let i = 0; i < n; i++) {
+      fn(p, i);
+      for (let ax = nd - 1; ax >= 0; ax--) {
+        counter[ax]!++;
+        p += this.strides[ax]!;
+        if (counter[ax]! < this.shape[ax]!) break;
+        p -= this.strides[ax]! * this.shape[ax]!;
+        counter[ax] = 0;
+      }
+    }
+  }
+
+  /** A dense row-major copy of the elements as a new typed array of this dtype. */
+  toTyped(): TypedArray {
+    if (this.isContiguous()) return this.data.slice(this.offset, this.offset + this.size);
+    const out = allocate(this.dtype, this.size);
+    const src = this.data;
+    this.forEachIndex((p, i) => {
+      out[i] = src[p]!;
+    });
+    return out;
+  }
+
+  /** The elements in row-major order as a Float64Array (a copy). */
+  toFloat64Array(): Float64Array {
+    const out = new Float64Array(this.size);
+    const src = this.data;
+    this.forEachIndex((p, i) => {
+      out[i] = src[p]!;
+    });
+    return out;
+  }
+
+  /** Returns this array if it is contiguous and starts at offset 0, else a dense copy. */
+  contiguous(): NDArray {
+    if (this.isContiguous() && this.offset === 0 && this.data.length === this.size) return this;
+    return new NDArray(this.toTyped(), this.shape, undefined, 0, this.dtype);
+  }
+
+  /** A copy converted to `dtype` (always a new, contiguous array). */
+  astype(dtype: DType): NDArray {
+    const out = allocate(dtype, this.size);
+    const src = this.data;
+    if (dtype === 'bool') {
+      this.forEachIndex((p, i) => {
+        out[i] = src[p] ? 1 : 0;
+      });
+    } else if (dtype === 'int32') {
+      this.forEachIndex((p, i) => {
+        out[i] = Math.trunc(src[p]!);
+      });
+    } else {
+      this.forEachIndex((p, i) => {
+        out[i] = src[p]!;
+      });
+    }
+    return new NDArray(out, this.shape, undefined, 0, dtype);
+  }
+
+  /** Nested JS arrays (booleans for `bool`), like `tensor.tolist()` in PyTorch. */
+  toArray(): NestedArray {
+    const flat = this.toTyped();
+    const asBool = this.dtype === 'bool';
+    const build = (dim: number, start: number): NestedArray => {
+      if (dim === this.ndim) return asBool ? flat[start] !== 0 : flat[start]!;
+      const step = sizeOf(this.shape.slice(dim + 1));
+      const out: NestedArray[] = [];
+      for (let i = 0; i < this.shape[dim]!; i++) out.push(build(dim + 1, start + i * step));
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /**
+   * Same elements, new shape. A view when the strides allow it (always for contiguous
+   * arrays), otherwise a copy, like `torch.reshape`. One dimension may be -1.
+   */
+  reshape(shape: Shape): NDArray {
+    const target = inferShape(shape, this.size, this.shape);
+    if (this.isContiguous()) return new NDArray(this.data, target, undefined, this.offset, this.dtype);
+    const strides = viewStrides(this.shape, this.strides, target);
+    if (strides) return new NDArray(this.data, target, strides, this.offset, this.dtype);
+    return this.contiguous().reshape(target);
+  }
+
+  /** Reorders the axes: `permute([1, 0])` is the matrix transpose. */
+  permute(dims: readonly number[]): NDArray {
+    if (dims.length !== this.ndim) {
+      throw new Error(`permute: dims [${dims.join(', ')}] do not match a tensor of shape ${shapeToString(this.shape)}`);
+    }
+    const seen = new Set<number>();
+    const axes = dims.map((d) => normalizeAxis(d, this.ndim, 'permute'));
+    for (const a of axes) {
+      if (seen.has(a)) throw new Error(`permute: dims [${dims.join(', ')}] repeat an axis`);
+      seen.add(a);
+    }
+    return new NDArray(
+      this.data,
+      axes.map((a) => this.shape[a]!),
+      axes.map((a) => this.strides[a]!),
+      this.offset,
+      this.dtype,
+    );
+  }
+
+  /** Swaps two axes (a view). */
+  transpose(d0: number, d1: number): NDArray {
+    const a = normalizeAxis(d0, this.ndim, 'transpose');
+    const b = normalizeAxis(d1, this.ndim, 'transpose');
+    const dims = Array.from({ length: this.ndim }, (_, i) => i);
+    dims[a] = b;
+    dims[b] = a;
+    return this.permute(dims);
+  }
+
+  /**
+   * Broadcasts to a larger shape without copying: new leading axes and size-1 axes
+   * get stride 0. A -1 keeps the existing size.
+   */
+  expand(shape: Shape): NDArray {
+    const n = shape.length;
+    if (n < this.ndim) {
+      throw new Error(`expand: cannot expand shape ${shapeToString(this.shape)} to ${shapeToString(shape)}`);
+    }
+    const lead = n - this.ndim;
+    const outShape: number[] = [];
+    const strides: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const want = shape[i]!;
+      if (i < lead) {
+        if (want < 0) throw new Error(`expand: -1 is not allowed for a new leading axis in ${shapeToString(shape)}`);
+        outShape.push(want);
+        strides.push(0);
+        continue;
+      }
+      const have = this.shape[i - lead]!;
+      const size = want === -1 ? have : want;
+      if (have === size) {
+        outShape.push(size);
+        strides.push(this.strides[i - lead]!);
+      } else if (have === 1) {
+        outShape.push(size);
+        strides.push(0);
+      } else {
+        throw new Error(`expand: cannot expand shape ${shapeToString(this.shape)} to ${shapeToString(shape)}`);
+      }
+    }
+    return new NDArray(this.data, outShape, strides, this.offset, this.dtype);
+  }
+
+  /**
+   * Python-style slice of one axis: `start` inclusive, `end` exclusive, `step` > 0.
+   * Negative start/end count from the end; out-of-range bounds are clamped.
+   */
+  slice(axis: number, start = 0, end?: number, step = 1): NDArray {
+    const ax = normalizeAxis(axis, this.ndim, 'slice');
+    if (!Number.isInteger(step) || step <= 0) throw new RangeError(`slice: step must be a positive integer, got ${step}`);
+    const d = this.shape[ax]!;
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+    const s = clamp(start);
+    const e = clamp(end ?? d);
+    const len = e > s ? Math.ceil((e - s) / step) : 0;
+    const shape = [...this.shape];
+    const strides = [...this.strides];
+    shape[ax] = len;
+    strides[ax] = this.strides[ax]! * step;
+    return new NDArray(this.data, shape, strides, this.offset + s * this.strides[ax]!, this.dtype);
+  }
+
+  /** `length` elements of `axis` starting at `start` (PyTorch's `narrow`). */
+  narrow(axis: number, start: number, length: number): NDArray {
+    const ax = normalizeAxis(axis, this.ndim, 'narrow');
+    const d = this.shape[ax]!;
+    const s = start < 0 ? start + d : start;
+    if (s < 0 || length < 0 || s + length > d) {
+      throw new RangeError(`narrow: [${start}, ${start}+${length}) is out of range for axis ${axis} of size ${d}`);
+    }
+    return this.slice(ax, s, s + length);
+  }
+
+  /** Inserts a size-1 axis at `axis` (which may equal ndim). */
+  unsqueeze(axis: number): NDArray {
+    const ax = normalizeAxis(axis, this.ndim + 1, 'unsqueeze');
+    const shape = [...this.shape];
+    const strides = [...this.strides];
+    const stride = ax < this.ndim ? this.strides[ax]! * this.shape[ax]! : 1;
+    shape.splice(ax, 0, 1);
+    strides.splice(ax, 0, stride);
+    return new NDArray(this.data, shape, strides, this.offset, this.dtype);
+  }
+
+  /** Removes size-1 axes: the given one (left alone if its size is not 1), or all of them. */
+  squeeze(axis?: number | readonly number[]): NDArray {
+    const drop = new Set<number>();
+    if (axis === undefined) {
+      this.shape.forEach((d, i) => d === 1 && drop.add(i));
+    } else {
+      for (const a of typeof axis === 'number' ? [axis] : axis) {
+        const ax = normalizeAxis(a, this.ndim, 'squeeze');
+        if (this.shape[ax] === 1) drop.add(ax);
+      }
+    }
+    return new NDArray(
+      this.data,
+      this.shape.filter((_, i) => !drop.has(i)),
+      this.strides.filter((_, i) => !drop.has(i)),
+      this.offset,
+      this.dtype,
+    );
+  }
+
+  toString(): string {
+    return `NDArray(${this.dtype}, ${shapeToString(this.shape)})`;
+  }
+}
+
+/** Resolves a single -1 in a requested shape and checks the element count. */
+export function inferShape(shape: Shape, size: number, from: Shape): number[] {
+  const out = [...shape];
+  const free = out.indexOf(-1);
+  if (out.indexOf(-1, free + 1) !== -1 && free !== -1) throw new Error(`reshape: only one -1 allowed in ${shapeToString(shape)}`);
+  if (free !== -1) {
+    const rest = sizeOf(out.filter((_, i) => i !== free));
+    if (rest === 0 || size % rest !== 0) {
+      throw new Error(`reshape: cannot reshape ${shapeToString(from)} (${size} elements) to ${shapeToString(shape)}`);
+    }
+    out[free] = size / rest;
+  }
+  checkShape(out, 'reshape');
+  if (sizeOf(out) !== size) {
+    throw new Error(`reshape: cannot reshape ${shapeToString(from)} (${size} elements) to ${shapeToString(shape)}`);
+  }
+  return out;
+}
+
+/**
+ * Strides for viewing (shape, strides) as `target` without a copy, or null when
+ * impossible. Works by matching groups of old axes to groups of new axes with the
+ * same element count; each old group must itself be contiguous.
+ */
+function viewStrides(shape: Shape, strides: Shape, target: Shape): number[] | null {
+  const oldShape = shape.filter((d) => d !== 1);
+  const oldStrides = strides.filter((_, i) => shape[i] !== 1);
+  const out = new Array<number>(target.length).fill(0);
+  let oi = 0;
+  let ti = 0;
+  while (ti < target.length || oi < oldShape.length) {
+    // size-1 target axes take any stride
+    if (ti < target.length && target[ti] === 1) {
+      out[ti] = 1;
+      ti++;
+      continue;
+    }
+    if (oi >= oldShape.length || ti >= target.length) return null;
+    let oldSize = oldShape[oi]!;
+    let newSize = target[ti]!;
+    const oStart = oi;
+    const tStart = ti;
+    while (oldSize !== newSize) {
+      if (oldSize < newSize) {
+        oi++;
+        if (oi >= oldShape.length) return null;
+        oldSize *= oldShape[oi]!;
+      } else {
+        ti++;
+        if (ti >= target.length) return null;
+        newSize *= target[ti]!;
+      }
+    }
+    for (let k = oStart; k < oi; k++) {
+      if (oldStrides[k] !== oldStrides[k + 1]! * oldShape[k + 1]!) return null;
+    }
+    let s = oldStrides[oi]!;
+    for (let k = ti; k >= tStart; k--) {
+      out[k] = s;
+      s *= target[k]!;
+    }
+    oi++;
+    ti++;
+  }
+  return out;
+}
