@@ -1,0 +1,133 @@
+/**
+ * The reverse-mode engine. It orders the graph topologically from the outputs,
+ * then walks it backwards: each node receives the sum of the gradients of its
+ * uses and hands its inputs their share through its vector-Jacobian product.
+ */
+import * as nd from '@tsgrad/tensor';
+import { setGradEnabled, type Node } from './graph.ts';
+import { Tensor } from './tensor.ts';
+
+export interface BackwardOptions {
+  /** Record the backward computation so gradients can be differentiated again. */
+  createGraph?: boolean;
+  /** Keep the graph for another backward pass (defaults to `createGraph`). */
+  retainGraph?: boolean;
+}
+
+/** Tensors reachable from `roots` through recorded nodes, inputs before users. */
+function topologicalOrder(roots: readonly Tensor[]): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  // Iterative depth-first search: deep graphs (long training loops) must not
+  // overflow the JS call stack.
+  const stack: [Tensor, number][] = [];
+  for (const r of roots) {
+    if (visited.has(r)) continue;
+    visited.add(r);
+    stack.push([r, 0]);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const [t, i] = top;
+      const inputs = t.node?.inputs ?? [];
+      if (i < inputs.length) {
+        top[1] = i + 1;
+        const child = inputs[i]!;
+        if (!visited.has(child) && child.requiresGrad) {
+          visited.add(child);
+          stack.push([child, 0]);
+        }
+      } else {
+        stack.pop();
+        order.push(t);
+      }
+    }
+  }
+  return order;
+}
+
+function seedGradients(roots: readonly Tensor[], gradOutputs: readonly Tensor[] | undefined): Tensor[] {
+  return roots.map((r, i) => {
+    const g = gradOutputs?.[i];
+    if (g) {
+      if (!nd.shapesEqual(g.shape, r.shape)) {
+        throw new Error(`backward: gradOutput of shape [${g.shape.join(', ')}] does not match output of shape [${r.shape.join(', ')}]`);
+      }
+      return g;
+    }
+    if (r.size !== 1) {
+      throw new Error(`backward: output of shape [${r.shape.join(', ')}] is not a scalar; pass a gradOutput of the same shape`);
+    }
+    return new Tensor(nd.ones(r.shape, r.dtype));
+  });
+}
+
+/**
+ * Backpropagates from `roots`. With `inputs` given, the gradients of those tensors
+ * are returned instead of being accumulated into leaves' `.grad` (torch.autograd.grad).
+ */
+export function runBackward(
+  roots: readonly Tensor[],
+  gradOutputs: readonly Tensor[] | undefined,
+  options: BackwardOptions = {},
+  inputs?: readonly Tensor[],
+): (Tensor | null)[] {
+  const createGraph = options.createGraph ?? false;
+  const retainGraph = options.retainGraph ?? createGraph;
+  for (const r of roots) {
+    if (!r.requiresGrad) {
+      throw new Error(
+        `backward: tensor (${r.dtype}, [${r.shape.join(', ')}]) does not require grad and has no graph; ` +
+          'was it computed inside noGrad, from detached tensors, or from int/bool tensors?',
+      );
+    }
+  }
+  const seeds = seedGradients(roots, gradOutputs);
+  const wanted = inputs ? new Set(inputs) : null;
+  const grads = new Map<Tensor, Tensor>();
+  const accumulate = (t: Tensor, g: Tensor) => {
+    const prev = grads.get(t);
+    grads.set(t, prev ? prev.add(g) : g);
+  };
+
+  setGradEnabled(createGraph, () => {
+    roots.forEach((r, i) => accumulate(r, seeds[i]!));
+    const order = topologicalOrder(roots);
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k]!;
+      const g = grads.get(t);
+      if (!g) continue;
+      const node = t.node;
+      if (node === null || wanted?.has(t) || t.retainsGrad) {
+        if (!wanted && (node === null || t.retainsGrad)) {
+          const stored = createGraph ? g : g.detach();
+          t.grad = t.grad ? (createGraph ? t.grad.add(stored) : new Tensor(nd.add(t.grad.data, stored.data))) : stored;
+        }
+      }
+      if (node === null) continue;
+      propagate(node, g, retainGraph, accumulate);
+      if (!wanted?.has(t)) grads.delete(t); // free memory early
+    }
+  });
+  return inputs ? inputs.map((t) => grads.get(t) ?? null) : [];
+}
+
+function propagate(node: Node, g: Tensor, retainGraph: boolean, accumulate: (t: Tensor, g: Tensor) => void): void {
+  const fn = node.backward;
+  if (fn === null) {
+    throw new Error(
+      `backward: trying to backward through the graph a second time (at '${node.op}'); ` +
+        'its saved values were freed. Pass { retainGraph: true } to the first backward call.',
+    );
+  }
+  const inputGrads = fn(g);
+  if (!retainGraph) node.backward = null;
+  node.inputs.forEach((input, i) => {
+    const gi = inputGrads[i];
+    if (gi && input.requiresGrad) {
+      if (!nd.shapesEqual(gi.shape, input.shape)) {
+        throw new Error(`backward: '${node.op}' produced a gradient of shape [${gi.shape.join(', ')}] for an input of shape [${input.shape.join(', ')}]`);
+      }
+      accumulate(input, gi.dtype === input.dtype ? gi : gi.to(input.dtype));
+    }
+  });
+}

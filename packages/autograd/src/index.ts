@@ -1,0 +1,13 @@
+export { Tensor, constant } from './tensor.ts';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, record, type Node, type BackwardFn } from './graph.ts';
+export { runBackward, type BackwardOptions } from './engine.ts';
+export { grad, valueAndGrad, gradients } from './functional.ts';
+export { gradcheck, gradgradcheck, GradcheckError, type GradcheckOptions } from './gradcheck.ts';
+export { unbroadcast } from './broadcast.ts';
+export * from './creation.ts';
+export { add, sub, mul, div, pow, maximum, minimum } from './ops/arithmetic.ts';
+export { neg, abs, sign, exp, log, sqrt, tanh, sigmoid, relu, gelu, erf, sin, cos, cast } from './ops/unary.ts';
+export { sum, mean, max, min, variance, logsumexp, softmax, logSoftmax } from './ops/reduce.ts';
+export { matmul } from './ops/matmul.ts';
+export { reshape, permute, transpose, expand, unsqueeze, squeeze, slice, narrow, cat, stack, embedSlice } from './ops/shape.ts';
+export { gather, scatterAdd, indexSelect, indexAdd, where, maskedFill } from './ops/indexing.ts';

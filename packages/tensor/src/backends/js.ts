@@ -1,0 +1,360 @@
+/**
+ * The `js` reference backend: plain loops over typed arrays that a student can follow.
+ *
+ * Strided inputs are handled in one way throughout: `positions(x)` lists the storage
+ * index of every element in row-major order (or returns null when the array is dense,
+ * so element i sits at offset + i). Loops then read `data[pos[i]]`.
+ * Sums accumulate in JS numbers (float64) even for float32 data.
+ */
+import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.ts';
+import { allocate, type DType } from '../dtype.ts';
+import { NDArray } from '../ndarray.ts';
+import { sizeOf } from '../shape.ts';
+import { erf, geluErf, geluTanh, sigmoid } from '../special.ts';
+import { matmulInto } from './matmul-kernel.ts';
+
+/** Storage index of each element in row-major order, or null if `x` is dense. */
+export function positions(x: NDArray): Int32Array | null {
+  if (x.isContiguous()) return null;
+  const pos = new Int32Array(x.size);
+  x.forEachIndex((p, i) => {
+    pos[i] = p;
+  });
+  return pos;
+}
+
+const UNARY: Record<UnaryOp, (x: number) => number> = {
+  neg: (x) => -x,
+  abs: Math.abs,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
+  exp: Math.exp,
+  log: Math.log,
+  log1p: Math.log1p,
+  expm1: Math.expm1,
+  sqrt: Math.sqrt,
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  reciprocal: (x) => 1 / x,
+  square: (x) => x * x,
+  tanh: Math.tanh,
+  sigmoid,
+  relu: (x) => (x > 0 ? x : 0),
+  gelu: geluTanh,
+  geluErf,
+  erf,
+  sin: Math.sin,
+  cos: Math.cos,
+  floor: Math.floor,
+  ceil: Math.ceil,
+  round: (x) => {
+    // round half to even, like torch.round / numpy.round
+    const r = Math.round(x);
+    return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  },
+  logicalNot: (x) => (x ? 0 : 1),
+  isnan: (x) => (Number.isNaN(x) ? 1 : 0),
+  isfinite: (x) => (Number.isFinite(x) ? 1 : 0),
+};
+
+const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+  maximum: (a, b) => (a > b || Number.isNaN(a) ? a : b),
+  minimum: (a, b) => (a < b || Number.isNaN(a) ? a : b),
+  eq: (a, b) => (a === b ? 1 : 0),
+  ne: (a, b) => (a !== b ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+  le: (a, b) => (a <= b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+  logicalAnd: (a, b) => (a && b ? 1 : 0),
+  logicalOr: (a, b) => (a || b ? 1 : 0),
+};
+
+function unary(op: UnaryOp, x: NDArray, outDtype: DType): NDArray {
+  const f = UNARY[op];
+  const out = allocate(outDtype, x.size);
+  const src = x.data;
+  const pos = positions(x);
+  if (pos === null) {
+    const o = x.offset;
+    for (let i = 0; i < out.length; i++) out[i] = f(src[o + i]!);
+  } else {
+    for (let i = 0; i < out.length; i++) out[i] = f(src[pos[i]!]!);
+  }
+  return new NDArray(out, x.shape, undefined, 0, outDtype);
+}
+
+function binary(op: BinaryOp, a: NDArray, b: NDArray, outDtype: DType): NDArray {
+  const out = allocate(outDtype, a.size);
+  const ad = a.data;
+  const bd = b.data;
+  const pa = positions(a);
+  const pb = positions(b);
+  const n = out.length;
+  if (pa === null && pb === null) {
+    const oa = a.offset;
+    const ob = b.offset;
+    // The four arithmetic ops are the hot path of training: spell their loops out
+    // so the engine does not call a closure per element.
+    switch (op) {
+      case 'add':
+        for (let i = 0; i < n; i++) out[i] = ad[oa + i]! + bd[ob + i]!;
+        break;
+      case 'sub':
+        for (let i = 0; i < n; i++) out[i] = ad[oa + i]! - bd[ob + i]!;
+        break;
+      case 'mul':
+        for (let i = 0; i < n; i++) out[i] = ad[oa + i]! * bd[ob + i]!;
+        break;
+      case 'div':
+        for (let i = 0; i < n; i++) out[i] = ad[oa + i]! / bd[ob + i]!;
+        break;
+      default: {
+        const f = BINARY[op];
+        for (let i = 0; i < n; i++) out[i] = f(ad[oa + i]!, bd[ob + i]!);
+      }
+    }
+  } else {
+    const f = BINARY[op];
+    const oa = a.offset;
+    const ob = b.offset;
+    for (let i = 0; i < n; i++) {
+      out[i] = f(ad[pa === null ? oa + i : pa[i]!]!, bd[pb === null ? ob + i : pb[i]!]!);
+    }
+  }
+  return new NDArray(out, a.shape, undefined, 0, outDtype);
+}
+
+function where(cond: NDArray, a: NDArray, b: NDArray, outDtype: DType): NDArray {
+  const out = allocate(outDtype, a.size);
+  const cd = cond.data;
+  const ad = a.data;
+  const bd = b.data;
+  const pc = positions(cond);
+  const pa = positions(a);
+  const pb = positions(b);
+  for (let i = 0; i < out.length; i++) {
+    const c = cd[pc === null ? cond.offset + i : pc[i]!];
+    out[i] = c ? ad[pa === null ? a.offset + i : pa[i]!]! : bd[pb === null ? b.offset + i : pb[i]!]!;
+  }
+  return new NDArray(out, a.shape, undefined, 0, outDtype);
+}
+
+/**
+ * Moves the reduced axes last so each output element reduces one run of `inner`
+ * consecutive elements of the permuted view.
+ */
+function splitForReduce(x: NDArray, axes: readonly number[]) {
+  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const view = x.permute([...kept, ...axes]);
+  const inner = sizeOf(axes.map((a) => x.shape[a]!));
+  const outer = inner === 0 ? sizeOf(kept.map((a) => x.shape[a]!)) : x.size / inner;
+  const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  return { view, inner, outer, outShape, pos: positions(view) };
+}
+
+function reduce(op: ReduceOp, x: NDArray, axes: readonly number[]): NDArray {
+  const { view, inner, outer, outShape, pos } = splitForReduce(x, axes);
+  const outDtype: DType = op === 'sum' || op === 'prod' ? (x.dtype === 'bool' ? 'int32' : x.dtype) : x.dtype;
+  const out = allocate(outDtype, outer);
+  const src = view.data;
+  const at = (i: number) => src[pos === null ? view.offset + i : pos[i]!]!;
+  for (let o = 0; o < outer; o++) {
+    const base = o * inner;
+    let acc: number;
+    switch (op) {
+      case 'sum':
+        acc = 0;
+        for (let j = 0; j < inner; j++) acc += at(base + j);
+        break;
+      case 'prod':
+        acc = 1;
+        for (let j = 0; j < inner; j++) acc *= at(base + j);
+        break;
+      case 'max':
+        if (inner === 0) throw new Error('max: cannot reduce over an empty axis');
+        acc = -Infinity;
+        for (let j = 0; j < inner; j++) {
+          const v = at(base + j);
+          if (v > acc || Number.isNaN(v)) acc = v;
+          if (Number.isNaN(acc)) break;
+        }
+        break;
+      case 'min':
+        if (inner === 0) throw new Error('min: cannot reduce over an empty axis');
+        acc = Infinity;
+        for (let j = 0; j < inner; j++) {
+          const v = at(base + j);
+          if (v < acc || Number.isNaN(v)) acc = v;
+          if (Number.isNaN(acc)) break;
+        }
+        break;
+    }
+    out[o] = acc;
+  }
+  return new NDArray(out, outShape, undefined, 0, outDtype);
+}
+
+function argReduce(op: 'argmax' | 'argmin', x: NDArray, axis: number): NDArray {
+  const { view, inner, outer, outShape, pos } = splitForReduce(x, [axis]);
+  if (inner === 0) throw new Error(`${op}: cannot reduce over an empty axis`);
+  const out = new Int32Array(outer);
+  const src = view.data;
+  const sign = op === 'argmax' ? 1 : -1;
+  for (let o = 0; o < outer; o++) {
+    let best = 0;
+    let bestVal = src[pos === null ? view.offset + o * inner : pos[o * inner]!]! * sign;
+    for (let j = 1; j < inner; j++) {
+      const v = src[pos === null ? view.offset + o * inner + j : pos[o * inner + j]!]! * sign;
+      if (Number.isNaN(bestVal)) break;
+      if (v > bestVal || Number.isNaN(v)) {
+        bestVal = v;
+        best = j;
+      }
+    }
+    out[o] = best;
+  }
+  return new NDArray(out, outShape, undefined, 0, 'int32');
+}
+
+function matmul(a: NDArray, b: NDArray): NDArray {
+  const [batch, m, k] = a.shape as [number, number, number];
+  const n = b.shape[2]!;
+  // Integer products are computed in float64 and cast back at the end.
+  const isF32 = (a.dtype === 'float32' || b.dtype === 'float32') && a.dtype !== 'float64' && b.dtype !== 'float64';
+  const work: DType = isF32 ? 'float32' : 'float64';
+  const out = allocate(work, batch * m * n) as Float32Array | Float64Array;
+  const matrices = (x: NDArray, size: number) => {
+    // A batch stride of 0 (a broadcast operand) is copied once and reused.
+    const shared = x.shape[0] === 1 || x.strides[0] === 0;
+    const data = (shared ? x.slice(0, 0, 1) : x).astype(work).data as Float32Array | Float64Array;
+    return (bi: number) => (shared ? data : data.subarray(bi * size, (bi + 1) * size));
+  };
+  const getA = matrices(a, m * k);
+  const getB = matrices(b, k * n);
+  for (let bi = 0; bi < batch; bi++) {
+    matmulInto(getA(bi), getB(bi), out.subarray(bi * m * n, (bi + 1) * m * n), m, k, n);
+  }
+  const result = new NDArray(out, [batch, m, n]);
+  const wanted = a.dtype === 'float64' || b.dtype === 'float64' ? 'float64' : isF32 ? 'float32' : 'int32';
+  return wanted === work ? result : result.astype(wanted);
+}
+
+function cast(x: NDArray, dtype: DType): NDArray {
+  return x.astype(dtype);
+}
+
+function assign(dst: NDArray, src: NDArray): void {
+  const pd = positions(dst);
+  const ps = positions(src);
+  const dd = dst.data;
+  const sd = src.data;
+  const intDst = dst.dtype === 'int32' || dst.dtype === 'bool';
+  for (let i = 0; i < dst.size; i++) {
+    const v = sd[ps === null ? src.offset + i : ps[i]!]!;
+    dd[pd === null ? dst.offset + i : pd[i]!] = intDst && dst.dtype === 'bool' ? (v ? 1 : 0) : v;
+  }
+}
+
+/**
+ * Shared loop for gather and scatterAdd: for every element of `index` (row-major),
+ * yields the storage position in `target` obtained by replacing coordinate `axis`
+ * with the index value, and the element's own flat position.
+ */
+function forEachIndexed(target: NDArray, axis: number, index: NDArray, op: string, fn: (targetPos: number, i: number) => void): void {
+  const nd = index.ndim;
+  const counter = new Array<number>(nd).fill(0);
+  const idx = index.data;
+  const pi = positions(index);
+  const size = target.shape[axis]!;
+  for (let i = 0; i < index.size; i++) {
+    let j = idx[pi === null ? index.offset + i : pi[i]!]!;
+    if (j < 0) j += size;
+    if (j < 0 || j >= size) throw new RangeError(`${op}: index ${idx[pi === null ? index.offset + i : pi[i]!]} is out of range for axis ${axis} of size ${size}`);
+    let p = target.offset;
+    for (let d = 0; d < nd; d++) p += (d === axis ? j : counter[d]!) * target.strides[d]!;
+    fn(p, i);
+    for (let d = nd - 1; d >= 0; d--) {
+      if (++counter[d]! < index.shape[d]!) break;
+      counter[d] = 0;
+    }
+  }
+}
+
+function gather(x: NDArray, axis: number, index: NDArray): NDArray {
+  const out = allocate(x.dtype, index.size);
+  const src = x.data;
+  forEachIndexed(x, axis, index, 'gather', (p, i) => {
+    out[i] = src[p]!;
+  });
+  return new NDArray(out, index.shape, undefined, 0, x.dtype);
+}
+
+function scatterAdd(dst: NDArray, axis: number, index: NDArray, src: NDArray): void {
+  const sd = src.data;
+  const ps = positions(src);
+  const dd = dst.data;
+  forEachIndexed(dst, axis, index, 'scatterAdd', (p, i) => {
+    dd[p] = dd[p]! + sd[ps === null ? src.offset + i : ps[i]!]!;
+  });
+}
+
+function readIndex(index: NDArray, size: number, op: string): Int32Array {
+  const idx = Int32Array.from(index.toTyped());
+  for (let k = 0; k < idx.length; k++) {
+    const j = idx[k]! < 0 ? idx[k]! + size : idx[k]!;
+    if (j < 0 || j >= size) throw new RangeError(`${op}: index ${idx[k]} is out of range for an axis of size ${size}`);
+    idx[k] = j;
+  }
+  return idx;
+}
+
+function indexSelect(x: NDArray, axis: number, index: NDArray): NDArray {
+  const idx = readIndex(index, x.shape[axis]!, 'indexSelect');
+  const outShape = [...x.shape];
+  outShape[axis] = idx.length;
+  const out = NDArray.zeros(outShape, x.dtype);
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  const xc = x.contiguous();
+  const src = xc.data;
+  const dst = out.data;
+  const d = x.shape[axis]!;
+  for (let o = 0; o < outer; o++) {
+    for (let k = 0; k < idx.length; k++) {
+      const from = (o * d + idx[k]!) * inner;
+      const to = (o * idx.length + k) * inner;
+      for (let j = 0; j < inner; j++) dst[to + j] = src[from + j]!;
+    }
+  }
+  return out;
+}
+
+function indexAdd(dst: NDArray, axis: number, index: NDArray, src: NDArray): void {
+  const idx = readIndex(index, dst.shape[axis]!, 'indexAdd');
+  for (let k = 0; k < idx.length; k++) {
+    const target = dst.narrow(axis, idx[k]!, 1);
+    const piece = src.narrow(axis, k, 1);
+    assign(target, binary('add', target, piece, dst.dtype));
+  }
+}
+
+export const jsBackend: Backend = {
+  name: 'js',
+  unary,
+  binary,
+  where,
+  reduce,
+  argReduce,
+  matmul,
+  cast,
+  assign,
+  gather,
+  scatterAdd,
+  indexSelect,
+  indexAdd,
+};
+

@@ -1,0 +1,52 @@
+/**
+ * Which backend runs the primitives. One backend is active per process; choose it
+ * with `setBackend(name)` or the `TSGRAD_BACKEND` environment variable.
+ */
+import type { Backend } from '../backend.ts';
+import { jsBackend } from './js.ts';
+
+const backends = new Map<string, Backend | (() => Backend)>([['js', jsBackend]]);
+let active: Backend | null = null;
+
+/** Makes a backend available to `setBackend` (a factory is called on first use). */
+export function registerBackend(name: string, backend: Backend | (() => Backend)): void {
+  backends.set(name, backend);
+}
+
+/** Names of every registered backend. */
+export function listBackends(): string[] {
+  return [...backends.keys()];
+}
+
+/**
+ * Selects the backend for every following op.
+ * @example setBackend('js');
+ */
+export function setBackend(name: string): Backend {
+  const entry = backends.get(name);
+  if (!entry) throw new Error(`setBackend: unknown backend '${name}' (available: ${listBackends().join(', ')})`);
+  const backend = typeof entry === 'function' ? entry() : entry;
+  backends.set(name, backend);
+  active = backend;
+  return backend;
+}
+
+/** The active backend (from `TSGRAD_BACKEND` on first use, else `js`). */
+export function getBackend(): Backend {
+  if (active === null) {
+    const fromEnv = typeof process !== 'undefined' ? process.env.TSGRAD_BACKEND : undefined;
+    active = setBackend(fromEnv && fromEnv.length > 0 ? fromEnv : 'js');
+  }
+  return active;
+}
+
+/** Runs `fn` with `name` as the active backend, restoring the previous one afterwards. */
+export function withBackend<T>(name: string, fn: () => T): T {
+  const previous = getBackend();
+  setBackend(name);
+  try {
+    return fn();
+  } finally {
+    active = previous;
+  }
+}

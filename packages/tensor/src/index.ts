@@ -1,0 +1,13 @@
+export * from './dtype.ts';
+export * from './shape.ts';
+export * from './random.ts';
+export * from './ndarray.ts';
+export type * from './backend.ts';
+export * from './backends/registry.ts';
+export { jsBackend } from './backends/js.ts';
+export * from './ops/elementwise.ts';
+export * from './ops/reduce.ts';
+export * from './ops/matmul.ts';
+export * from './ops/indexing.ts';
+export * from './ops/creation.ts';
+export * as special from './special.ts';

@@ -1,0 +1,132 @@
+/**
+ * Creating arrays: from nested JS arrays, constant fills, ranges, and seeded random draws.
+ * Random creators take an optional `seed`; without one they use the global generator
+ * (see `manualSeed`).
+ */
+import { allocate, castScalar, type DType } from '../dtype.ts';
+import { NDArray, type NestedArray } from '../ndarray.ts';
+import { checkShape, shapeToString, sizeOf, type Shape } from '../shape.ts';
+import { rngFor } from '../random.ts';
+
+/**
+ * An array from (nested) JS numbers or booleans. The dtype defaults to `bool` for
+ * booleans and `float32` otherwise.
+ * @example array([[1, 2], [3, 4]], 'float64')
+ */
+export function array(values: NestedArray | ArrayLike<number>, dtype?: DType): NDArray {
+  if (ArrayBuffer.isView(values)) {
+    const typed = values as unknown as ArrayLike<number>;
+    const out = allocate(dtype ?? 'float32', typed.length);
+    for (let i = 0; i < typed.length; i++) out[i] = castScalar(typed[i]!, dtype ?? 'float32');
+    return NDArray.fromTyped(out, [typed.length], dtype ?? 'float32');
+  }
+  const shape: number[] = [];
+  let probe: unknown = values;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    probe = probe[0];
+  }
+  const dt: DType = dtype ?? (typeof probe === 'boolean' ? 'bool' : 'float32');
+  const out = allocate(dt, sizeOf(shape));
+  let k = 0;
+  const walk = (v: unknown, depth: number): void => {
+    if (depth === shape.length) {
+      if (typeof v !== 'number' && typeof v !== 'boolean') {
+        throw new TypeError(`array: expected a number or boolean at depth ${depth}, got ${Array.isArray(v) ? 'an array' : typeof v}`);
+      }
+      out[k++] = castScalar(Number(v), dt);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) {
+      throw new Error(`array: ragged nested array (expected length ${shape[depth]} at depth ${depth} for shape ${shapeToString(shape)})`);
+    }
+    for (const e of v) walk(e, depth + 1);
+  };
+  walk(values, 0);
+  return NDArray.fromTyped(out, shape, dt);
+}
+
+/** Zeros of a shape. @example zeros([2, 3]) */
+export function zeros(shape: Shape, dtype: DType = 'float32'): NDArray {
+  return NDArray.zeros(shape, dtype);
+}
+
+/** Ones of a shape. */
+export function ones(shape: Shape, dtype: DType = 'float32'): NDArray {
+  return full(shape, 1, dtype);
+}
+
+/** An array filled with `value`. */
+export function full(shape: Shape, value: number | boolean, dtype: DType = typeof value === 'boolean' ? 'bool' : 'float32'): NDArray {
+  const out = NDArray.zeros(shape, dtype);
+  out.data.fill(castScalar(Number(value), dtype));
+  return out;
+}
+
+/**
+ * Evenly spaced values in [start, end) with `step` (int32 when all arguments are integers).
+ * @example arange(5) // [0, 1, 2, 3, 4]
+ */
+export function arange(start: number, end?: number, step = 1, dtype?: DType): NDArray {
+  const [s, e] = end === undefined ? [0, start] : [start, end];
+  if (step === 0) throw new RangeError('arange: step must not be 0');
+  const n = Math.max(0, Math.ceil((e - s) / step));
+  const dt = dtype ?? (Number.isInteger(s) && Number.isInteger(e) && Number.isInteger(step) ? 'int32' : 'float32');
+  const out = allocate(dt, n);
+  for (let i = 0; i < n; i++) out[i] = s + i * step;
+  return NDArray.fromTyped(out, [n], dt);
+}
+
+/** `steps` evenly spaced values from start to end inclusive. */
+export function linspace(start: number, end: number, steps: number, dtype: DType = 'float32'): NDArray {
+  checkShape([steps], 'linspace');
+  const out = allocate(dtype, steps);
+  for (let i = 0; i < steps; i++) out[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
+  return NDArray.fromTyped(out, [steps], dtype);
+}
+
+/** The n x m identity (m defaults to n). */
+export function eye(n: number, m = n, dtype: DType = 'float32'): NDArray {
+  const out = NDArray.zeros([n, m], dtype);
+  for (let i = 0; i < Math.min(n, m); i++) out.data[i * m + i] = 1;
+  return out;
+}
+
+export interface RandomOptions {
+  seed?: number;
+  dtype?: DType;
+}
+
+/** Uniform samples in [low, high). @example rand([2, 2], { seed: 0 }) */
+export function rand(shape: Shape, opts: RandomOptions & { low?: number; high?: number } = {}): NDArray {
+  const { low = 0, high = 1, dtype = 'float32' } = opts;
+  checkShape(shape, 'rand');
+  const rng = rngFor(opts.seed);
+  const out = allocate(dtype, sizeOf(shape));
+  for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * rng.uniform();
+  return NDArray.fromTyped(out, shape, dtype);
+}
+
+/** Normal samples with `mean` and `std`. @example randn([3], { seed: 1 }) */
+export function randn(shape: Shape, opts: RandomOptions & { mean?: number; std?: number } = {}): NDArray {
+  const { mean = 0, std = 1, dtype = 'float32' } = opts;
+  checkShape(shape, 'randn');
+  const rng = rngFor(opts.seed);
+  const out = allocate(dtype, sizeOf(shape));
+  for (let i = 0; i < out.length; i++) out[i] = mean + std * rng.normal();
+  return NDArray.fromTyped(out, shape, dtype);
+}
+
+/** Integers uniform in [low, high), int32. @example randint(0, 10, [5], { seed: 2 }) */
+export function randint(low: number, high: number, shape: Shape, opts: { seed?: number } = {}): NDArray {
+  checkShape(shape, 'randint');
+  const rng = rngFor(opts.seed);
+  const out = new Int32Array(sizeOf(shape));
+  for (let i = 0; i < out.length; i++) out[i] = rng.int(low, high);
+  return NDArray.fromTyped(out, shape, 'int32');
+}
+
+/** A random permutation of 0..n-1, int32. @example randperm(5, { seed: 3 }) */
+export function randperm(n: number, opts: { seed?: number } = {}): NDArray {
+  return NDArray.fromTyped(rngFor(opts.seed).permutation(n), [n], 'int32');
+}
