@@ -11,3 +11,4 @@ export * from './ops/matmul.ts';
 export * from './ops/indexing.ts';
 export * from './ops/creation.ts';
 export * as special from './special.ts';
+export * from './linalg/index.ts';
