@@ -21,6 +21,7 @@ for (const pkg of packages) {
   const started = Date.now();
   const run = spawnSync(process.execPath, [join(root, 'node_modules/uvu/bin.js'), '-r', 'tsx', join('packages', pkg, 'test')], {
     cwd: root,
+    env: { ...process.env, NODE_DISABLE_COLORS: '1', FORCE_COLOR: '0' },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
