@@ -9,17 +9,19 @@ import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const wanted = process.argv.slice(2);
-const packages = readdirSync(join(root, 'packages')).filter(
-  (p) => existsSync(join(root, 'packages', p, 'test')) && (wanted.length === 0 || wanted.includes(p)),
-);
+// every packages/<name>/test, plus the top-level repro/test (the @tsgrad/repro workspace package)
+const suites = [
+  ...readdirSync(join(root, 'packages')).map((p) => ({ name: p, dir: join('packages', p, 'test') })),
+  { name: 'repro', dir: join('repro', 'test') },
+].filter((s) => existsSync(join(root, s.dir)) && (wanted.length === 0 || wanted.includes(s.name)));
 
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures: string[] = [];
-for (const pkg of packages) {
+for (const { name: pkg, dir } of suites) {
   const started = Date.now();
-  const run = spawnSync(process.execPath, [join(root, 'node_modules/uvu/bin.js'), '-r', 'tsx', join('packages', pkg, 'test')], {
+  const run = spawnSync(process.execPath, [join(root, 'node_modules/uvu/bin.js'), '-r', 'tsx', dir], {
     cwd: root,
     env: { ...process.env, NODE_DISABLE_COLORS: '1', FORCE_COLOR: '0' },
     encoding: 'utf8',
