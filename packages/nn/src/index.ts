@@ -1,2 +1,22 @@
 // Re-exports only; each module adds its line.
 export { saveSafetensors, loadSafetensors, serializeSafetensors, parseSafetensors, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsContents } from './safetensors.ts';
+export { Module, functionalCall, type AnyModule, type RemovableHandle, type ForwardHook, type ForwardPreHook, type LoadResult, type StateDict } from './module.ts';
+export * as init from './init.ts';
+export { fans, calculateGain, uniform, normal, constant, zeros, ones, kaimingUniform, kaimingNormal, xavierUniform, xavierNormal, lecunNormal, truncNormal, linearDefault, type Fillable, type Nonlinearity, type RandomSource } from './init.ts';
+export { Linear, type LinearOptions } from './layers/linear.ts';
+export { Embedding, type EmbeddingOptions } from './layers/embedding.ts';
+export { LayerNorm, RMSNorm, type NormOptions } from './layers/norm.ts';
+export { Dropout, dropoutMask } from './layers/dropout.ts';
+export { ReLU, GELU, SiLU, Tanh, Sigmoid, Identity, silu, activationFn, type ActivationName } from './layers/activation.ts';
+export { Sequential, ModuleList } from './layers/sequential.ts';
+export { MLP, type MLPOptions } from './layers/mlp.ts';
+export { MultiHeadAttention, causalMask, type AttentionOptions } from './layers/attention.ts';
+export { TransformerBlock, FeedForward, type BlockOptions } from './layers/transformer.ts';
+export { GPT, type GPTConfig, type GenerateOptions } from './models/gpt.ts';
+export { crossEntropy, nllLoss, mseLoss, accuracy, type CrossEntropyOptions, type Reduction } from './losses.ts';
+export { Optimizer, type ParamGroup, type GroupSpec, type ParamState, type OptimizerStateDict } from './optim/optimizer.ts';
+export { SGD, type SGDOptions } from './optim/sgd.ts';
+export { Adam, AdamW, type AdamOptions } from './optim/adam.ts';
+export { clipGradNorm, clipGradValue } from './optim/clip.ts';
+export { LRScheduler, linearWarmup, warmupLinearDecay, warmupCosine, constantSchedule, type Schedule } from './optim/schedule.ts';
+export { fit, findNonFiniteGrad, NonFiniteError, type FitOptions, type FitResult } from './train.ts';

@@ -1,0 +1,207 @@
+/**
+ * `fit`: a small, explicit training loop. Per step it computes the loss, checks it
+ * is finite, runs backward, checks every gradient is finite, optionally clips the
+ * gradient norm, steps the optimizer (and scheduler) and clears the gradients.
+ * Progress goes to stderr; metrics can be appended to a JSON-lines file.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Tensor } from '@tsgrad/autograd';
+import * as nd from '@tsgrad/tensor';
+import type { AnyModule } from './module.ts';
+import { clipGradNorm } from './optim/clip.ts';
+import type { Optimizer } from './optim/optimizer.ts';
+import type { LRScheduler } from './optim/schedule.ts';
+
+export interface FitOptions<B> {
+  model: AnyModule;
+  optimizer: Optimizer<{ lr: number }>;
+  /** Batches of one epoch. A function is called again at the start of every epoch. */
+  data: Iterable<B> | (() => Iterable<B>);
+  /** The scalar loss of one batch (the model is in training mode). */
+  loss: (batch: B, step: number) => Tensor;
+  /** Passes over `data` (default 1). */
+  epochs?: number;
+  /** Stop after this many steps in total. */
+  maxSteps?: number;
+  /** Steps expected in total, for the ETA (guessed from `data.length` when absent). */
+  totalSteps?: number;
+  /** Examples in a batch, for the throughput (default: size of axis 0 of the first tensor found). */
+  batchSize?: (batch: B) => number;
+  scheduler?: LRScheduler;
+  /** Clip the gradient norm to this value before each step. */
+  clipGradNorm?: number;
+  /** Re-seeds the global generator (`manualSeed`) before training. */
+  seed?: number;
+  /** Log every n steps (default 50); 0 turns progress lines off. */
+  logEvery?: number;
+  /** Append a JSON line with the metrics at every log step (and each evaluation). */
+  metricsFile?: string;
+  /** Runs every `evaluate.every` steps and after the last one; its numbers are logged. */
+  evaluate?: { every: number; fn: (step: number) => Record<string, number> };
+  /** Prefix of progress lines. */
+  label?: string;
+  /** Check loss and gradients for NaN/Inf every step (default true). */
+  checkFinite?: boolean;
+}
+
+export interface FitResult {
+  steps: number;
+  /** Loss of every step. */
+  losses: number[];
+  seconds: number;
+  /** Results of each evaluation, with its step. */
+  evaluations: ({ step: number } & Record<string, number>)[];
+}
+
+/** Thrown when the loss or a gradient stops being finite. */
+export class NonFiniteError extends Error {}
+
+function formatDuration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const m = Math.floor(s / 60);
+  const sec = Math.round(s - 60 * m);
+  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}:${String(sec).padStart(2, '0')}`;
+}
+
+function guessBatchSize(batch: unknown): number {
+  const seen = new Set<unknown>();
+  const find = (x: unknown): number => {
+    if (x === null || typeof x !== 'object' || seen.has(x)) return 0;
+    seen.add(x);
+    const shape = (x as { shape?: unknown }).shape;
+    if (Array.isArray(shape) && shape.length > 0 && typeof shape[0] === 'number') return shape[0];
+    for (const v of Array.isArray(x) ? x : Object.values(x)) {
+      const n = find(v);
+      if (n > 0) return n;
+    }
+    return 0;
+  };
+  return find(batch) || 1;
+}
+
+/** The first parameter whose gradient has a NaN or infinity, with a count of them. */
+export function findNonFiniteGrad(model: AnyModule): { name: string; count: number; size: number } | null {
+  for (const [name, p] of model.namedParameters()) {
+    if (p.grad === null) continue;
+    const g = p.grad.data;
+    const d = g.isContiguous() ? g.data : g.toTyped();
+    const start = g.isContiguous() ? g.offset : 0;
+    let bad = 0;
+    for (let i = start; i < start + g.size; i++) {
+      const v = d[i]!;
+      if (v - v !== 0) bad++; // NaN or +-Infinity
+    }
+    if (bad > 0) return { name, count: bad, size: g.size };
+  }
+  return null;
+}
+
+/**
+ * Trains `model` and returns the per-step losses.
+ * @example
+ * const res = fit({
+ *   model, optimizer: new Adam(model.parameters()), data: () => loader, epochs: 2,
+ *   loss: ([x, y]) => crossEntropy(model.call(x), y), metricsFile: 'runs/mlp.jsonl',
+ * });
+ */
+export function fit<B>(opts: FitOptions<B>): FitResult {
+  const { model, optimizer, epochs = 1, logEvery = 50, label = 'fit', checkFinite = true } = opts;
+  if (opts.seed !== undefined) nd.manualSeed(opts.seed);
+  const epochData = () => (typeof opts.data === 'function' ? opts.data() : opts.data);
+  // Only a plain iterable is probed for its length: calling a data function here
+  // could advance a shuffling generator.
+  const probe = typeof opts.data === 'function' ? undefined : (opts.data as { length?: unknown }).length;
+  const perEpoch = typeof probe === 'number' ? probe : undefined;
+  const total = opts.totalSteps ?? Math.min(opts.maxSteps ?? Infinity, perEpoch !== undefined ? perEpoch * epochs : Infinity);
+  if (opts.metricsFile) mkdirSync(dirname(opts.metricsFile), { recursive: true });
+  const record = (row: Record<string, unknown>) => {
+    if (opts.metricsFile) appendFileSync(opts.metricsFile, `${JSON.stringify(row)}\n`);
+  };
+
+  const result: FitResult = { steps: 0, losses: [], seconds: 0, evaluations: [] };
+  const t0 = performance.now();
+  let windowStart = t0;
+  let windowLoss = 0;
+  let windowSteps = 0;
+  let windowSamples = 0;
+  let step = 0;
+  const wasTraining = model.training;
+  model.train();
+
+  const evaluate = () => {
+    if (!opts.evaluate) return;
+    const metrics = opts.evaluate.fn(step);
+    model.train();
+    result.evaluations.push({ step, ...metrics });
+    record({ step, eval: true, time_s: (performance.now() - t0) / 1000, ...metrics });
+    if (logEvery > 0) {
+      const parts = Object.entries(metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`);
+      process.stderr.write(`[${label}] step ${step} eval: ${parts.join(' | ')}\n`);
+    }
+  };
+
+  try {
+    outer: for (let epoch = 0; epoch < epochs; epoch++) {
+      for (const batch of epochData()) {
+        if (opts.maxSteps !== undefined && step >= opts.maxSteps) break outer;
+        const loss = opts.loss(batch, step);
+        const value = loss.item();
+        if (checkFinite && !Number.isFinite(value)) {
+          throw new NonFiniteError(`fit: loss is ${value} at step ${step} (epoch ${epoch}); stopping`);
+        }
+        loss.backward();
+        if (checkFinite) {
+          const bad = findNonFiniteGrad(model);
+          if (bad) {
+            throw new NonFiniteError(
+              `fit: non-finite gradient at step ${step} (epoch ${epoch}) in parameter '${bad.name}' (${bad.count} of ${bad.size} values); loss was ${value}`,
+            );
+          }
+        }
+        if (opts.clipGradNorm !== undefined) clipGradNorm(model.parameters(), opts.clipGradNorm);
+        optimizer.step();
+        optimizer.zeroGrad();
+        model.zeroGrad();
+        opts.scheduler?.step();
+        result.losses.push(value);
+        step++;
+        windowLoss += value;
+        windowSteps++;
+        windowSamples += opts.batchSize ? opts.batchSize(batch) : guessBatchSize(batch);
+
+        if (logEvery > 0 && (step % logEvery === 0 || step === total)) {
+          const now = performance.now();
+          const secs = (now - windowStart) / 1000;
+          const elapsed = (now - t0) / 1000;
+          const row = {
+            step,
+            epoch,
+            loss: windowLoss / windowSteps,
+            lr: optimizer.paramGroups[0]?.lr,
+            ms_per_step: (1000 * secs) / windowSteps,
+            samples_per_s: windowSamples / secs,
+            time_s: elapsed,
+          };
+          record(row);
+          const eta = Number.isFinite(total) ? formatDuration(((total - step) * elapsed) / step) : '?';
+          process.stderr.write(
+            `[${label}] step ${step}${Number.isFinite(total) ? `/${total}` : ''} ep ${epoch + 1}/${epochs} | loss ${row.loss.toFixed(4)} | ` +
+              `lr ${row.lr?.toExponential(2)} | ${row.samples_per_s.toFixed(0)} samples/s | ${row.ms_per_step.toFixed(1)} ms/step | ETA ${eta}\n`,
+          );
+          windowStart = now;
+          windowLoss = 0;
+          windowSteps = 0;
+          windowSamples = 0;
+        }
+        if (opts.evaluate && step % opts.evaluate.every === 0) evaluate();
+      }
+    }
+    if (opts.evaluate && step % opts.evaluate.every !== 0) evaluate();
+  } finally {
+    model.train(wasTraining);
+    result.steps = step;
+    result.seconds = (performance.now() - t0) / 1000;
+  }
+  return result;
+}
