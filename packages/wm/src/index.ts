@@ -42,3 +42,26 @@ export {
   type AlignmentResult,
 } from './spectrum.ts';
 export { barriers, linspace01, type Barriers } from './barrier.ts';
+export { gptPermutationSpec, type GptSpecOptions } from './gpt-spec.ts';
+export {
+  evaluate,
+  withWeights,
+  toBatches,
+  crossEntropySums,
+  type Net,
+  type Batch,
+  type Evaluation,
+  type HookHandle,
+} from './model.ts';
+export { checkInvariance, assertInvariance, type InvarianceResult } from './invariance.ts';
+export { interpolate, curveBarriers, type InterpolationCurve, type InterpolateOptions, type BarrierSet } from './interpolate.ts';
+export {
+  activationMatching,
+  mlpFeatureSources,
+  type FeatureSource,
+  type HookableNet,
+  type ActivationMatchingOptions,
+  type ActivationMatchingResult,
+} from './activation-matching.ts';
+export { steMatching, type SteOptions, type SteResult } from './ste.ts';
+export { mergeMany, type MergeManyOptions, type MergeManyResult } from './merge-many.ts';
