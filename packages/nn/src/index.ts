@@ -20,3 +20,4 @@ export { Adam, AdamW, type AdamOptions } from './optim/adam.ts';
 export { clipGradNorm, clipGradValue } from './optim/clip.ts';
 export { LRScheduler, linearWarmup, warmupLinearDecay, warmupCosine, constantSchedule, type Schedule } from './optim/schedule.ts';
 export { fit, findNonFiniteGrad, NonFiniteError, type FitOptions, type FitResult } from './train.ts';
+export * from './data/index.ts';
