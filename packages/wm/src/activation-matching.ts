@@ -23,7 +23,7 @@ export interface FeatureSource {
 /** A network whose submodules accept forward hooks (any nn `Module`). */
 export interface HookableNet extends Net {
   getSubmodule(path: string): {
-    registerForwardHook(fn: (module: never, args: never, output: Tensor) => Tensor | void): HookHandle;
+    registerForwardHook(fn: (module: unknown, args: unknown, output: Tensor) => Tensor | void): HookHandle;
   };
 }
 

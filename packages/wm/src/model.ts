@@ -12,11 +12,6 @@ export interface HookHandle {
   remove(): void;
 }
 
-/** A submodule that accepts forward hooks. */
-export interface Hookable {
-  registerForwardHook(fn: (module: never, args: never, output: Tensor) => Tensor | void): HookHandle;
-}
-
 /** The parts of an nn `Module` used here. */
 export interface Net {
   training: boolean;
