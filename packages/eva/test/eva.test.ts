@@ -76,7 +76,7 @@ test('EVA on random MLPs: ranks sum to the budget, none exceeds round(rho r), A 
           assert.ok(k >= 0 && k <= maxComponents(r, rho), `${name}: rank ${k}`);
           sum += k;
           const a = res.stateDict[name]!;
-          assert.equal([...a.shape], [k, mlp.getSubmodule(name).inFeatures]);
+          assert.equal([...a.shape], [k, (mlp.getSubmodule(name) as Linear).inFeatures]);
           if (k > 0) assert.ok(rowsOrthonormal(a), `${name}: A rows not orthonormal`);
         }
         assert.is(sum, r * nLayers);
