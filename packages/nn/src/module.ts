@@ -299,8 +299,9 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** The parameter at a dotted path. @example model.getParameter('layers.0.weight') */
   getParameter(path: string): Tensor {
     const [owner, atom] = this.owner(path);
-    if (owner._slots.get(atom)?.kind !== 'parameter') throw new Error(`getParameter: no parameter '${path}' in ${this.constructor.name}`);
-    return owner.getField(atom) as Tensor;
+    const p = owner._slots.get(atom)?.kind === 'parameter' ? owner.getField(atom) : null;
+    if (!p) throw new Error(`getParameter: no parameter '${path}' in ${this.constructor.name}`);
+    return p as Tensor;
   }
 
   /**
