@@ -6,3 +6,4 @@ export * from './lora-linear.ts';
 export * from './inits.ts';
 export * from './apply-lora.ts';
 export * from './eva.ts';
+export * from './peft-io.ts';
