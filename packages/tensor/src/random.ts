@@ -27,11 +27,19 @@ export class Rng {
   private spare: number | null = null;
 
   constructor(seed: number = 0) {
-    const st = { s: (seed | 0) ^ Math.floor(seed / 4294967296) };
+    const st = { s: seed | 0 };
     this.a = splitmix32(st);
     this.b = splitmix32(st);
     this.c = splitmix32(st);
     this.d = splitmix32(st);
+    // The high word (-1 for negative seeds, nonzero beyond 2^32) gets its own stream:
+    // folding it into the low word made seeds -1 and 0 (or 2^32 + 1 and 0) collide.
+    const high = Math.floor(seed / 4294967296) | 0;
+    if (high !== 0) {
+      const hi = { s: high };
+      this.c ^= splitmix32(hi);
+      this.d ^= splitmix32(hi);
+    }
     if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
   }
 

@@ -37,7 +37,7 @@ const UNARY: Record<UnaryOp, (x: number) => number> = {
   square: (x) => x * x,
   tanh: Math.tanh,
   sigmoid,
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => (x <= 0 ? 0 : x), // NaN propagates, as in maximum(x, 0)
   gelu: geluTanh,
   geluErf,
   erf,
@@ -94,7 +94,10 @@ function binary(op: BinaryOp, a: NDArray, b: NDArray, outDtype: DType): NDArray 
   const pa = positions(a);
   const pb = positions(b);
   const n = out.length;
-  if (pa === null && pb === null) {
+  // A bool result must be stored as 0/1 (true + true is true), so it skips the raw fast loops.
+  const g = BINARY[op];
+  const f = outDtype === 'bool' ? (x: number, y: number) => (g(x, y) ? 1 : 0) : g;
+  if (pa === null && pb === null && outDtype !== 'bool') {
     const oa = a.offset;
     const ob = b.offset;
     // The four arithmetic ops are the hot path of training: spell their loops out
@@ -112,13 +115,10 @@ function binary(op: BinaryOp, a: NDArray, b: NDArray, outDtype: DType): NDArray 
       case 'div':
         for (let i = 0; i < n; i++) out[i] = ad[oa + i]! / bd[ob + i]!;
         break;
-      default: {
-        const f = BINARY[op];
+      default:
         for (let i = 0; i < n; i++) out[i] = f(ad[oa + i]!, bd[ob + i]!);
-      }
     }
   } else {
-    const f = BINARY[op];
     const oa = a.offset;
     const ob = b.offset;
     for (let i = 0; i < n; i++) {

@@ -3,7 +3,7 @@
  * Random creators take an optional `seed`; without one they use the global generator
  * (see `manualSeed`).
  */
-import { allocate, castScalar, type DType } from '../dtype.ts';
+import { allocate, castScalar, isFloat, type DType } from '../dtype.ts';
 import { NDArray, type NestedArray } from '../ndarray.ts';
 import { checkShape, shapeToString, sizeOf, type Shape } from '../shape.ts';
 import { rngFor } from '../random.ts';
@@ -81,7 +81,8 @@ export function arange(start: number, end?: number, step = 1, dtype?: DType): ND
 export function linspace(start: number, end: number, steps: number, dtype: DType = 'float32'): NDArray {
   checkShape([steps], 'linspace');
   const out = allocate(dtype, steps);
-  for (let i = 0; i < steps; i++) out[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
+  // The last value is `end` itself: start + (end - start) can miss it by an ulp.
+  for (let i = 0; i < steps; i++) out[i] = i === 0 ? start : i === steps - 1 ? end : start + ((end - start) * i) / (steps - 1);
   return NDArray.fromTyped(out, [steps], dtype);
 }
 
@@ -103,7 +104,13 @@ export function rand(shape: Shape, opts: RandomOptions & { low?: number; high?: 
   checkShape(shape, 'rand');
   const rng = rngFor(opts.seed);
   const out = allocate(dtype, sizeOf(shape));
-  for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * rng.uniform();
+  for (let i = 0; i < out.length; i++) {
+    // Rounding to float32 can turn a draw just below `high` into `high`: draw again.
+    let v: number;
+    do v = castScalar(low + (high - low) * rng.uniform(), dtype);
+    while (v >= high && high > low && isFloat(dtype));
+    out[i] = v;
+  }
   return NDArray.fromTyped(out, shape, dtype);
 }
 
