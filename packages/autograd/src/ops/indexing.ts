@@ -5,6 +5,7 @@
 import * as nd from '@tsgrad/tensor';
 import { unbroadcast } from '../broadcast.ts';
 import { record } from '../graph.ts';
+import { embedSlice } from './shape.ts';
 import { lift, type TensorLike } from '../lift.ts';
 import { constant, Tensor } from '../tensor.ts';
 
@@ -19,11 +20,24 @@ export function gather(x: Tensor, axis: number, index: Tensor | nd.NDArray): Ten
   return record('gather', nd.gather(x.data, ax, idx), [x], (g) => [scatterAdd(constant(nd.zeros(x.shape, g.dtype)), ax, idx, g)]);
 }
 
-/** A copy of `x` plus `src` scattered along `axis` (torch.scatter_add). Backward: x gets g, src gets gather(g). */
+/**
+ * A copy of `x` plus `src` scattered along `axis` (torch.scatter_add). Backward: x gets g,
+ * src gets gather(g), zero-padded to src's shape where src is larger than the index
+ * (those elements of src are never read).
+ */
 export function scatterAdd(x: Tensor, axis: number, index: Tensor | nd.NDArray, src: Tensor): Tensor {
   const idx = indexData(index);
   const ax = nd.normalizeAxis(axis, x.ndim, 'scatterAdd');
-  return record('scatterAdd', nd.scatterAdd(x.data, ax, idx, src.data), [x, src], (g) => [g, gather(g, ax, idx)]);
+  return record('scatterAdd', nd.scatterAdd(x.data, ax, idx, src.data), [x, src], (g) => [g, padTo(gather(g, ax, idx), src.shape)]);
+}
+
+/** Zero-pads `t` at the end of each axis up to `shape` (differentiably, via embedSlice). */
+function padTo(t: Tensor, shape: readonly number[]): Tensor {
+  let out = t;
+  shape.forEach((d, i) => {
+    if (out.shape[i] !== d) out = embedSlice(out, out.shape.map((e, j) => (j === i ? d : e)), i, 0, 1);
+  });
+  return out;
 }
 
 /** torch.index_select. Backward: index-add the gradient's slices into zeros. */

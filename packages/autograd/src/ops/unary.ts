@@ -92,8 +92,13 @@ export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   });
 }
 
-/** Changes dtype; the gradient is cast back to the input's dtype. */
+/**
+ * Changes dtype; the gradient is cast back to the input's dtype. Casting to int32 or
+ * bool is piecewise constant and its output cannot require a gradient, so it is not
+ * recorded (as in PyTorch).
+ */
 export function cast(x: Tensor, dtype: nd.DType): Tensor {
   if (x.dtype === dtype) return x;
+  if (!nd.isFloat(dtype)) return constant(nd.cast(x.data, dtype));
   return record('cast', nd.cast(x.data, dtype), [x], (g) => [g.to(x.dtype)]);
 }
