@@ -300,4 +300,14 @@ test('softmax of a row with -inf entries gives them probability 0', () => {
   assert.equal(values(nd.softmax(randomArray([3, 1], 1, { dtype: 'float64' }), 1)), [1, 1, 1]);
 });
 
+test('reductions over an empty axis: sum 0, logsumexp -inf, softmax empty, max throws', () => {
+  const x = nd.zeros([2, 0], 'float64');
+  assert.equal(nd.sum(x, 1).toArray(), [0, 0]);
+  assert.equal(nd.logsumexp(x, 1).toArray(), [-Infinity, -Infinity]);
+  assert.equal(nd.logsumexp(x, 1, true).shape, [2, 1]);
+  assert.equal(nd.softmax(x, 1).shape, [2, 0]);
+  assert.equal(nd.logSoftmax(x, 1).shape, [2, 0]);
+  assert.throws(() => nd.max(x, 1), /max: cannot reduce over an empty axis/);
+});
+
 test.run();

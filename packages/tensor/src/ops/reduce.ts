@@ -6,6 +6,7 @@ import { getBackend } from '../backends/registry.ts';
 import { isFloat } from '../dtype.ts';
 import type { NDArray } from '../ndarray.ts';
 import { normalizeAxes, normalizeAxis, sizeOf } from '../shape.ts';
+import { full } from './creation.ts';
 import { castIfNeeded, div, exp, log, add, sub, mul, where, isfinite } from './elementwise.ts';
 
 export type Axes = number | readonly number[] | undefined;
@@ -89,6 +90,12 @@ export function variance(x: NDArray, axes?: Axes, opts: { unbiased?: boolean; ke
  */
 export function logsumexp(x: NDArray, axes?: Axes, keepdim = false): NDArray {
   const ax = normalizeAxes(axes, x.ndim, 'logsumexp');
+  if (ax.some((a) => x.shape[a] === 0)) {
+    // an empty sum is 0, and log 0 = -inf (as torch.logsumexp)
+    const shape = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+    const out = full(shape, -Infinity, isFloat(x.dtype) ? x.dtype : 'float32');
+    return keepdim ? out : out.squeeze(ax);
+  }
   const m = max(x, ax, true);
   const safeM = where(isfinite(m), m, 0);
   const s = sum(exp(sub(x, safeM)), ax, true);
@@ -99,6 +106,7 @@ export function logsumexp(x: NDArray, axes?: Axes, keepdim = false): NDArray {
 /** Softmax along `axis`, stable (subtracts the row maximum). */
 export function softmax(x: NDArray, axis: number): NDArray {
   const ax = normalizeAxis(axis, x.ndim, 'softmax');
+  if (x.size === 0) return castIfNeeded(x, isFloat(x.dtype) ? x.dtype : 'float32').contiguous();
   const fused = getBackend().softmax;
   if (fused) return fused(x, ax, false);
   const e = exp(sub(x, max(x, ax, true)));
@@ -108,6 +116,7 @@ export function softmax(x: NDArray, axis: number): NDArray {
 /** log(softmax(x)) along `axis`, computed as x - logsumexp(x) (no log of small numbers). */
 export function logSoftmax(x: NDArray, axis: number): NDArray {
   const ax = normalizeAxis(axis, x.ndim, 'logSoftmax');
+  if (x.size === 0) return castIfNeeded(x, isFloat(x.dtype) ? x.dtype : 'float32').contiguous();
   const fused = getBackend().softmax;
   if (fused) return fused(x, ax, true);
   return sub(x, logsumexp(x, ax, true));
