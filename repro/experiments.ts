@@ -1,0 +1,20 @@
+/**
+ * The registry of reproductions that `pnpm repro <name>` can run. To add one, write
+ * `repro/<name>/main.ts` exporting `run(opts: RunOptions)` and add a line here; the
+ * import is lazy so one experiment's dependencies do not load for another.
+ */
+import type { Experiment } from './lib/experiment.ts';
+
+export interface ExperimentEntry {
+  description: string;
+  load: () => Promise<Experiment>;
+}
+
+export const EXPERIMENTS: Record<string, ExperimentEntry> = {
+  demo: {
+    description: 'softmax regression on MNIST: a template that exercises data, progress, plots and the report',
+    load: () => import('./demo/main.ts'),
+  },
+  // eva: { description: 'EVA vs LoRA inits ...', load: () => import('./eva/main.ts') },
+  // wm: { description: 'weight matching / linear mode connectivity ...', load: () => import('./wm/main.ts') },
+};
