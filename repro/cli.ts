@@ -3,7 +3,7 @@
  *
  * Runs one registered reproduction (see experiments.ts), or every one with `all`, each
  * writing metrics.json, SVG plots and report.md into its output folder
- * (default repro/results/<name>/<preset>, which git ignores; with `all` and --out, DIR/<name>).
+ * (default results/<name> at the repository root, which git ignores; with `all` and --out, DIR/<name>).
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -42,7 +42,7 @@ const program = new Command()
   .description('Run a tsgrad reproduction and write metrics.json, SVG plots and report.md.')
   .argument('<name>', `one of: ${[...names, 'all'].join(', ')}`)
   .addOption(new Option('--preset <preset>', 'quick (minutes) or full').choices(['quick', 'full']).default('quick'))
-  .option('--out <dir>', 'output folder (default repro/results/<name>/<preset>)')
+  .option('--out <dir>', 'output folder (default results/<name>)')
   .option('--seeds <n>', "number of seeds (default: the preset's)", positiveInt)
   .addHelpText('after', `\nExperiments:\n${names.map((n) => `  ${n.padEnd(10)} ${EXPERIMENTS[n]!.description}`).join('\n')}`)
   .action(async (name: string, o: { preset: Preset; out?: string; seeds?: number }) => {
@@ -53,7 +53,7 @@ const program = new Command()
     const failed: string[] = [];
     for (const n of which) {
       const outDir =
-        o.out === undefined ? join(root, 'repro', 'results', n, o.preset) : name === 'all' ? resolve(o.out, n) : resolve(o.out);
+        o.out === undefined ? join(root, 'results', n) : name === 'all' ? resolve(o.out, n) : resolve(o.out);
       if (!(await runOne(n, { preset: o.preset, outDir, seeds: o.seeds }))) failed.push(n);
     }
     if (failed.length > 0) {
