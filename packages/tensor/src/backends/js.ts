@@ -7,7 +7,7 @@
  * Sums accumulate in JS numbers (float64) even for float32 data.
  */
 import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.ts';
-import { allocate, type DType } from '../dtype.ts';
+import { allocate, type DType, type TypedArray } from '../dtype.ts';
 import { NDArray } from '../ndarray.ts';
 import { sizeOf } from '../shape.ts';
 import { erf, geluErf, geluTanh, sigmoid } from '../special.ts';
@@ -20,11 +20,35 @@ const matmulScratch = newScratch();
 /** Storage index of each element in row-major order, or null if `x` is dense. */
 export function positions(x: NDArray): Int32Array | null {
   if (x.isContiguous()) return null;
-  const pos = new Int32Array(x.size);
-  x.forEachIndex((p, i) => {
-    pos[i] = p;
-  });
+  const n = x.size;
+  const pos = new Int32Array(n);
+  if (n === 0) return pos;
+  // Fill one run of the last axis at a time and carry into the outer axes only at
+  // the end of a run (no callback per element: this runs for every broadcast operand).
+  const nd = x.ndim;
+  const shape = x.shape;
+  const strides = x.strides;
+  const len = shape[nd - 1]!;
+  const step = strides[nd - 1]!;
+  const counter = new Array<number>(nd).fill(0);
+  let p = x.offset;
+  let i = 0;
+  while (i < n) {
+    for (let j = 0, q = p; j < len; j++, q += step) pos[i++] = q;
+    for (let ax = nd - 2; ax >= 0; ax--) {
+      p += strides[ax]!;
+      if (++counter[ax]! < shape[ax]!) break;
+      p -= strides[ax]! * shape[ax]!;
+      counter[ax] = 0;
+    }
+  }
   return pos;
+}
+
+/** True when every element of `x` is the same storage element (a broadcast scalar). */
+function isBroadcastScalar(x: NDArray): boolean {
+  for (let i = 0; i < x.ndim; i++) if (x.strides[i] !== 0 && x.shape[i] !== 1) return false;
+  return true;
 }
 
 const UNARY: Record<UnaryOp, (x: number) => number> = {
@@ -95,9 +119,20 @@ function binary(op: BinaryOp, a: NDArray, b: NDArray, outDtype: DType): NDArray 
   const out = allocate(outDtype, a.size);
   const ad = a.data;
   const bd = b.data;
+  const n = out.length;
+  const arithmetic = outDtype !== 'bool' && (op === 'add' || op === 'sub' || op === 'mul' || op === 'div');
+  // `x op scalar` (x * 2, x / count, x + eps) is frequent in training; the scalar
+  // arrives broadcast to x's shape, so read it once instead of listing positions.
+  if (arithmetic && a.isContiguous() && isBroadcastScalar(b)) {
+    scalarLoop(op, out, ad, a.offset, bd[b.offset]!, false);
+    return new NDArray(out, a.shape, undefined, 0, outDtype);
+  }
+  if (arithmetic && b.isContiguous() && isBroadcastScalar(a)) {
+    scalarLoop(op, out, bd, b.offset, ad[a.offset]!, true);
+    return new NDArray(out, a.shape, undefined, 0, outDtype);
+  }
   const pa = positions(a);
   const pb = positions(b);
-  const n = out.length;
   // A bool result must be stored as 0/1 (true + true is true), so it skips the raw fast loops.
   const g = BINARY[op];
   const f = outDtype === 'bool' ? (x: number, y: number) => (g(x, y) ? 1 : 0) : g;
@@ -125,11 +160,47 @@ function binary(op: BinaryOp, a: NDArray, b: NDArray, outDtype: DType): NDArray 
   } else {
     const oa = a.offset;
     const ob = b.offset;
-    for (let i = 0; i < n; i++) {
-      out[i] = f(ad[pa === null ? oa + i : pa[i]!]!, bd[pb === null ? ob + i : pb[i]!]!);
+    // Broadcast operands (bias rows, reduced statistics) come through here: spell
+    // out the arithmetic ops as above rather than calling a closure per element.
+    switch (arithmetic ? op : '') {
+      case 'add':
+        for (let i = 0; i < n; i++) out[i] = ad[pa === null ? oa + i : pa[i]!]! + bd[pb === null ? ob + i : pb[i]!]!;
+        break;
+      case 'sub':
+        for (let i = 0; i < n; i++) out[i] = ad[pa === null ? oa + i : pa[i]!]! - bd[pb === null ? ob + i : pb[i]!]!;
+        break;
+      case 'mul':
+        for (let i = 0; i < n; i++) out[i] = ad[pa === null ? oa + i : pa[i]!]! * bd[pb === null ? ob + i : pb[i]!]!;
+        break;
+      case 'div':
+        for (let i = 0; i < n; i++) out[i] = ad[pa === null ? oa + i : pa[i]!]! / bd[pb === null ? ob + i : pb[i]!]!;
+        break;
+      default:
+        for (let i = 0; i < n; i++) out[i] = f(ad[pa === null ? oa + i : pa[i]!]!, bd[pb === null ? ob + i : pb[i]!]!);
     }
   }
   return new NDArray(out, a.shape, undefined, 0, outDtype);
+}
+
+/** `out[i] = x[off + i] op s`, or `s op x[off + i]` when `scalarFirst`, for the four arithmetic ops. */
+function scalarLoop(op: BinaryOp, out: TypedArray, x: TypedArray, off: number, s: number, scalarFirst: boolean): void {
+  const n = out.length;
+  switch (op) {
+    case 'add':
+      for (let i = 0; i < n; i++) out[i] = x[off + i]! + s;
+      break;
+    case 'mul':
+      for (let i = 0; i < n; i++) out[i] = x[off + i]! * s;
+      break;
+    case 'sub':
+      if (scalarFirst) for (let i = 0; i < n; i++) out[i] = s - x[off + i]!;
+      else for (let i = 0; i < n; i++) out[i] = x[off + i]! - s;
+      break;
+    case 'div':
+      if (scalarFirst) for (let i = 0; i < n; i++) out[i] = s / x[off + i]!;
+      else for (let i = 0; i < n; i++) out[i] = x[off + i]! / s;
+      break;
+  }
 }
 
 function where(cond: NDArray, a: NDArray, b: NDArray, outDtype: DType): NDArray {
