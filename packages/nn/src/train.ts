@@ -10,7 +10,7 @@ import type { Tensor } from '@tsgrad/autograd';
 import * as nd from '@tsgrad/tensor';
 import type { AnyModule } from './module.ts';
 import { clipGradNorm } from './optim/clip.ts';
-import type { Optimizer } from './optim/optimizer.ts';
+import { denseValues, type Optimizer } from './optim/optimizer.ts';
 import type { LRScheduler } from './optim/schedule.ts';
 
 export interface FitOptions<B> {
@@ -84,15 +84,13 @@ function guessBatchSize(batch: unknown): number {
 export function findNonFiniteGrad(model: AnyModule): { name: string; count: number; size: number } | null {
   for (const [name, p] of model.namedParameters()) {
     if (p.grad === null) continue;
-    const g = p.grad.data;
-    const d = g.isContiguous() ? g.data : g.toTyped();
-    const start = g.isContiguous() ? g.offset : 0;
+    const d = denseValues(p.grad.data);
     let bad = 0;
-    for (let i = start; i < start + g.size; i++) {
+    for (let i = 0; i < d.length; i++) {
       const v = d[i]!;
       if (v - v !== 0) bad++; // NaN or +-Infinity
     }
-    if (bad > 0) return { name, count: bad, size: g.size };
+    if (bad > 0) return { name, count: bad, size: d.length };
   }
   return null;
 }

@@ -32,7 +32,8 @@ export interface MLPOptions {
 export class MLP extends Module {
   readonly sizes: number[];
   readonly activation: ActivationName;
-  layers: ModuleList<Module<[Tensor], Tensor>>;
+  /** The Linear layers (typed as Linear; a wrapper set with setSubmodule takes its place at run time). */
+  layers: ModuleList<Linear>;
   drop: Dropout | null;
   private act: (x: Tensor) => Tensor;
 
@@ -47,7 +48,7 @@ export class MLP extends Module {
     for (let i = 0; i + 1 < sizes.length; i++) {
       layers.push(new Linear(sizes[i]!, sizes[i + 1]!, { bias: opts.bias ?? true, dtype: opts.dtype, rng }));
     }
-    this.layers = this.registerModule('layers', new ModuleList<Module<[Tensor], Tensor>>(layers));
+    this.layers = this.registerModule('layers', new ModuleList<Linear>(layers));
     const p = opts.dropout ?? 0;
     this.drop = this.registerModule('drop', p > 0 ? new Dropout(p, { rng: rng.fork() }) : null);
   }

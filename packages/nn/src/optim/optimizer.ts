@@ -41,9 +41,39 @@ export function paramArray(p: Tensor, op: string): FloatArray {
 export function gradArray(p: Tensor, op: string): FloatArray {
   const g = p.grad!.data;
   if (!nd.shapesEqual(g.shape, p.shape)) throw new Error(`${op}: gradient of shape [${g.shape.join(', ')}] for a parameter of shape [${p.shape.join(', ')}]`);
-  const dense = g.isContiguous() ? g : g.contiguous();
-  const arr = dense.data as FloatArray;
-  return dense.offset === 0 && arr.length === dense.size ? arr : (arr.subarray(dense.offset, dense.offset + dense.size) as FloatArray);
+  return denseValues(g);
+}
+
+/**
+ * The elements of a float array in row-major order: the storage itself (or a
+ * subarray) when dense, else a copy made with plain nested loops. Weight gradients
+ * of `x W^T` arrive as transposed views, so this copy is on the training hot path.
+ */
+export function denseValues(a: nd.NDArray): FloatArray {
+  const src = a.data as FloatArray;
+  if (a.isContiguous()) return a.offset === 0 && src.length === a.size ? src : (src.subarray(a.offset, a.offset + a.size) as FloatArray);
+  if (a.ndim > 4) return a.contiguous().data as FloatArray;
+  // Pad to 4 axes (leading size-1 axes) and walk them with explicit strides.
+  const pad = 4 - a.ndim;
+  const sh = [1, 1, 1, 1];
+  const st = [0, 0, 0, 0];
+  for (let i = 0; i < a.ndim; i++) {
+    sh[pad + i] = a.shape[i]!;
+    st[pad + i] = a.strides[i]!;
+  }
+  const out = a.dtype === 'float64' ? new Float64Array(a.size) : new Float32Array(a.size);
+  const [n0, n1, n2, n3] = sh as [number, number, number, number];
+  const [s0, s1, s2, s3] = st as [number, number, number, number];
+  let k = 0;
+  for (let i0 = 0; i0 < n0; i0++) {
+    for (let i1 = 0; i1 < n1; i1++) {
+      for (let i2 = 0; i2 < n2; i2++) {
+        let p = a.offset + i0 * s0 + i1 * s1 + i2 * s2;
+        for (let i3 = 0; i3 < n3; i3++, p += s3) out[k++] = src[p]!;
+      }
+    }
+  }
+  return out;
 }
 
 export abstract class Optimizer<H extends { lr: number }> {
