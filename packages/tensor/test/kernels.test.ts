@@ -163,4 +163,95 @@ function compareCases(cases: [number, number, number, number, boolean, 'float32'
   }
 }
 
+/** A random array of `shape` seen through a random permutation and a step-2 slice, so it is strided. */
+function stridedView(shape: number[], seed: number, dtype: nd.DType, special: boolean): nd.NDArray {
+  const rng = new nd.Rng(seed);
+  const perm = Array.from(shape.keys());
+  for (let i = perm.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
+  // storage of the permuted shape, twice as long on axis 0 so a step-2 slice gives `shape` back
+  const base = perm.map((p) => shape[p]!);
+  if (base.length > 0) base[0] = base[0]! * 2;
+  const size = base.reduce((x, y) => x * y, 1);
+  const data = nd.allocate(dtype, size);
+  for (let i = 0; i < size; i++) {
+    const u = rng.uniform();
+    data[i] = special && u < 0.03 ? NaN : special && u < 0.08 ? -Infinity : special && u < 0.1 ? Infinity : dtype === 'int32' ? Math.floor(u * 7) - 3 : 4 * rng.uniform() - 2;
+  }
+  let v = nd.NDArray.fromTyped(data, base, dtype);
+  if (base.length > 0) v = v.slice(0, 0, undefined, 2);
+  const inverse = new Array<number>(perm.length);
+  perm.forEach((p, i) => (inverse[p] = i));
+  return v.permute(inverse);
+}
+
+/** Every multi-index of `shape`, row-major. */
+function allIndices(shape: readonly number[]): number[][] {
+  let out: number[][] = [[]];
+  for (const d of shape) out = out.flatMap((prefix) => Array.from({ length: d }, (_, i) => [...prefix, i]));
+  return out;
+}
+
+const shapeArb = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 });
+
+test('reduce over any axes of strided views equals a per-output loop (sum, prod, max, min; NaN propagates)', () => {
+  fc.assert(
+    fc.property(shapeArb, fc.nat(), fc.constantFrom('sum', 'prod', 'max', 'min'), fc.constantFrom('float32', 'float64', 'int32'), fc.nat(1000), fc.boolean(), (shape, axisBits, op, dtype, seed, special) => {
+      const x = stridedView(shape, seed, dtype, special && dtype !== 'int32');
+      const axes = shape.map((_, i) => i).filter((i) => (axisBits >> i) & 1);
+      const got = nd.getBackend().reduce(op, x, axes);
+      const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      assert.equal(got.shape, outShape);
+      for (const o of allIndices(outShape)) {
+        let acc = op === 'sum' ? 0 : op === 'prod' ? 1 : op === 'max' ? -Infinity : Infinity;
+        for (const idx of allIndices(shape)) {
+          if (idx.some((v, i) => !axes.includes(i) && v !== o[i])) continue;
+          const v = x.get(...idx);
+          if (op === 'sum') acc += v;
+          else if (op === 'prod') acc *= v;
+          else if (Number.isNaN(v) || Number.isNaN(acc)) acc = NaN;
+          else acc = op === 'max' ? Math.max(acc, v) : Math.min(acc, v);
+        }
+        const want = nd.castScalar(acc, got.dtype);
+        const have = got.get(...o);
+        const ok = Number.isNaN(want) ? Number.isNaN(have) : want === have || Math.abs(have - want) <= 1e-6 * Math.max(1, Math.abs(want));
+        if (!ok) assert.unreachable(`${op} over [${axes}] of ${dtype} [${shape}] at [${o}]: ${have}, expected ${want}`);
+      }
+    }),
+    params(150),
+  );
+  assert.throws(() => nd.max(nd.zeros([2, 0]), 1), /max: cannot reduce over an empty axis/);
+  assert.equal(nd.sum(nd.zeros([2, 0]), 1).toArray(), [0, 0]);
+});
+
+/** softmax / logSoftmax composed from primitives, as ops/reduce.ts does without a fused kernel. */
+function composedSoftmax(x: nd.NDArray, axis: number, log: boolean): nd.NDArray {
+  if (log) return nd.sub(x, nd.add(nd.log(nd.sum(nd.exp(nd.sub(x, nd.where(nd.isfinite(nd.max(x, axis, true)), nd.max(x, axis, true), 0))), axis, true)), nd.where(nd.isfinite(nd.max(x, axis, true)), nd.max(x, axis, true), 0)));
+  const e = nd.exp(nd.sub(x, nd.max(x, axis, true)));
+  return nd.div(e, nd.sum(e, axis, true));
+}
+
+test('fused softmax and logSoftmax equal the composed ops on strided views, with infinite and NaN entries', () => {
+  fc.assert(
+    fc.property(shapeArb, fc.nat(3), fc.boolean(), fc.constantFrom('float32', 'float64'), fc.nat(1000), fc.boolean(), (shape, axisPick, log, dtype, seed, special) => {
+      const x = stridedView(shape, seed, dtype, special);
+      const axis = axisPick % shape.length;
+      const fused = nd.getBackend().softmax!(x, axis, log);
+      const ref = composedSoftmax(x, axis, log);
+      assert.is(fused.dtype, dtype);
+      assert.equal(fused.shape, shape);
+      const tol = dtype === 'float32' ? 2e-6 : 1e-13;
+      for (let i = 0; i < ref.size; i++) {
+        const a = fused.data[i]!;
+        const b = ref.data[i]!;
+        const ok = Number.isNaN(b) ? Number.isNaN(a) : a === b || Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
+        if (!ok) assert.unreachable(`${log ? 'logSoftmax' : 'softmax'} axis ${axis} of [${shape}] element ${i}: fused ${a}, composed ${b}`);
+      }
+    }),
+    params(150),
+  );
+});
+
 test.run();

@@ -9,7 +9,8 @@
 import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.ts';
 import { allocate, type DType, type TypedArray } from '../dtype.ts';
 import { NDArray } from '../ndarray.ts';
-import { sizeOf } from '../shape.ts';
+import { contiguousStrides, sizeOf } from '../shape.ts';
+import { stridedRows } from '../strided.ts';
 import { erf, geluErf, geluTanh, sigmoid } from '../special.ts';
 import { matmulStrided, newScratch } from './matmul-kernel.ts';
 import { parallelMatmul, type StridedBatch } from './matmul-pool.ts';
@@ -231,46 +232,133 @@ function splitForReduce(x: NDArray, axes: readonly number[]) {
   return { view, inner, outer, outShape, pos: positions(view) };
 }
 
+/**
+ * Reductions walk x row by row in its own layout (see strided.ts) and fold each element
+ * into its output slot, treating the output as a second operand with stride 0 along the
+ * reduced axes. Summing a batch axis thus adds whole contiguous rows into the output,
+ * and summing the last axis runs one accumulator along each row; nothing is allocated
+ * per element. Accumulators are float64 whatever the dtype.
+ */
 function reduce(op: ReduceOp, x: NDArray, axes: readonly number[]): NDArray {
-  const { view, inner, outer, outShape, pos } = splitForReduce(x, axes);
+  const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const outDtype: DType = op === 'sum' || op === 'prod' ? (x.dtype === 'bool' ? 'int32' : x.dtype) : x.dtype;
-  const out = allocate(outDtype, outer);
-  const src = view.data;
-  const at = (i: number) => src[pos === null ? view.offset + i : pos[i]!]!;
-  for (let o = 0; o < outer; o++) {
-    const base = o * inner;
-    let acc: number;
-    switch (op) {
-      case 'sum':
-        acc = 0;
-        for (let j = 0; j < inner; j++) acc += at(base + j);
-        break;
-      case 'prod':
-        acc = 1;
-        for (let j = 0; j < inner; j++) acc *= at(base + j);
-        break;
-      case 'max':
-        if (inner === 0) throw new Error('max: cannot reduce over an empty axis');
-        acc = -Infinity;
-        for (let j = 0; j < inner; j++) {
-          const v = at(base + j);
-          if (v > acc || Number.isNaN(v)) acc = v;
-          if (Number.isNaN(acc)) break;
-        }
-        break;
-      case 'min':
-        if (inner === 0) throw new Error('min: cannot reduce over an empty axis');
-        acc = Infinity;
-        for (let j = 0; j < inner; j++) {
-          const v = at(base + j);
-          if (v < acc || Number.isNaN(v)) acc = v;
-          if (Number.isNaN(acc)) break;
-        }
-        break;
-    }
-    out[o] = acc;
+  const outSize = sizeOf(outShape);
+  if ((op === 'max' || op === 'min') && outSize > 0 && sizeOf(axes.map((a) => x.shape[a]!)) === 0) {
+    throw new Error(`${op}: cannot reduce over an empty axis`);
   }
+  const acc = new Float64Array(outSize).fill(op === 'sum' ? 0 : op === 'prod' ? 1 : op === 'max' ? -Infinity : Infinity);
+  const accStrides = contiguousStrides(outShape).map((s, i) => (axes.includes(i) ? 0 : s));
+  const { length, count, step, start } = stridedRows(x.shape, [x, { strides: accStrides, offset: 0 }]);
+  const src = x.data;
+  const sx = step[0]!;
+  const sa = step[1]!;
+  const rowX = start[0]!;
+  const rowA = start[1]!;
+  for (let r = 0; r < count; r++) {
+    let px = rowX[r]!;
+    const pa = rowA[r]!;
+    if (sa === 0) {
+      // the whole row folds into one output element
+      let v = acc[pa]!;
+      switch (op) {
+        case 'sum':
+          for (let j = 0; j < length; j++, px += sx) v += src[px]!;
+          break;
+        case 'prod':
+          for (let j = 0; j < length; j++, px += sx) v *= src[px]!;
+          break;
+        case 'max':
+          for (let j = 0; j < length; j++, px += sx) {
+            const e = src[px]!;
+            if (e > v || e !== e) v = e; // NaN wins, and stays
+          }
+          break;
+        case 'min':
+          for (let j = 0; j < length; j++, px += sx) {
+            const e = src[px]!;
+            if (e < v || e !== e) v = e;
+          }
+          break;
+      }
+      acc[pa] = v;
+    } else {
+      // the row runs along kept axes: fold it elementwise into a row of the output
+      switch (op) {
+        case 'sum':
+          for (let j = 0, q = pa; j < length; j++, px += sx, q += sa) acc[q] += src[px]!;
+          break;
+        case 'prod':
+          for (let j = 0, q = pa; j < length; j++, px += sx, q += sa) acc[q] *= src[px]!;
+          break;
+        case 'max':
+          for (let j = 0, q = pa; j < length; j++, px += sx, q += sa) {
+            const e = src[px]!;
+            if (e > acc[q]! || e !== e) acc[q] = e;
+          }
+          break;
+        case 'min':
+          for (let j = 0, q = pa; j < length; j++, px += sx, q += sa) {
+            const e = src[px]!;
+            if (e < acc[q]! || e !== e) acc[q] = e;
+          }
+          break;
+      }
+    }
+  }
+  if (outDtype === 'float64') return new NDArray(acc, outShape, undefined, 0, outDtype);
+  const out = allocate(outDtype, outSize);
+  out.set(acc);
   return new NDArray(out, outShape, undefined, 0, outDtype);
+}
+
+/**
+ * Fused softmax (or log-softmax) along `axis`, one pass per line instead of the five
+ * array ops of the composed form: the line's maximum m, then s = sum exp(x - m) in
+ * float64, then exp(x - m) / s (or x - (m + log s)). Where m is infinite the shift is
+ * taken as 0 for log-softmax and left as m for softmax, exactly as the composed ops
+ * in ops/reduce.ts do, so both give the same NaN/infinity results.
+ */
+function softmax(x: NDArray, axis: number, log: boolean): NDArray {
+  const dtype: DType = x.dtype === 'float64' ? 'float64' : 'float32';
+  const out = allocate(dtype, x.size);
+  const d = x.shape[axis]!;
+  const outStrides = contiguousStrides(x.shape);
+  const drop = <T,>(list: readonly T[]) => list.filter((_, i) => i !== axis);
+  // one "line" per index of the other axes; within a line, element t is t strides along `axis`
+  const lines = stridedRows(drop(x.shape), [
+    { strides: drop(x.strides), offset: x.offset },
+    { strides: drop(outStrides), offset: 0 },
+  ]);
+  const src = x.data;
+  const sx = x.strides[axis]!;
+  const so = outStrides[axis]!;
+  const exps = new Float64Array(d); // exp(x - m) of the current line
+  for (let r = 0; r < lines.count; r++) {
+    for (let j = 0; j < lines.length; j++) {
+      const px = lines.start[0]![r]! + j * lines.step[0]!;
+      const po = lines.start[1]![r]! + j * lines.step[1]!;
+      let m = -Infinity;
+      for (let t = 0, q = px; t < d; t++, q += sx) {
+        const v = src[q]!;
+        if (v > m || v !== v) m = v;
+      }
+      const shift = log && !Number.isFinite(m) ? 0 : m;
+      let sum = 0;
+      for (let t = 0, q = px; t < d; t++, q += sx) {
+        const e = Math.exp(src[q]! - shift);
+        exps[t] = e;
+        sum += e;
+      }
+      if (log) {
+        const lse = Math.log(sum) + shift;
+        for (let t = 0, q = px, o = po; t < d; t++, q += sx, o += so) out[o] = src[q]! - lse;
+      } else {
+        const inv = 1 / sum;
+        for (let t = 0, o = po; t < d; t++, o += so) out[o] = exps[t]! * inv;
+      }
+    }
+  }
+  return new NDArray(out, x.shape, undefined, 0, dtype);
 }
 
 function argReduce(op: 'argmax' | 'argmin', x: NDArray, axis: number): NDArray {
@@ -446,5 +534,6 @@ export const jsBackend: Backend = {
   scatterAdd,
   indexSelect,
   indexAdd,
+  softmax,
 };
 
