@@ -16,5 +16,5 @@ export const EXPERIMENTS: Record<string, ExperimentEntry> = {
     load: () => import('./demo/main.ts'),
   },
   // eva: { description: 'EVA vs LoRA inits ...', load: () => import('./eva/main.ts') },
-  // wm: { description: 'weight matching / linear mode connectivity ...', load: () => import('./wm/main.ts') },
+  wm: { description: 'weight matching, AM, STE, MergeMany and the LMC / singular-vector analysis of Ito et al. (MNIST MLPs, two GPTs)', load: () => import('./wm/main.ts') },
 };
