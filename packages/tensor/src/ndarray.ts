@@ -15,6 +15,7 @@ import {
   sizeOf,
   type Shape,
 } from './shape.ts';
+import { stridedRows } from './strided.ts';
 
 /** Nested JS arrays as produced by `toArray()` and accepted by `array()`. */
 export type NestedArray = number | boolean | NestedArray[];
@@ -127,20 +128,14 @@ export class NDArray {
   toTyped(): TypedArray {
     if (this.isContiguous()) return this.data.slice(this.offset, this.offset + this.size);
     const out = allocate(this.dtype, this.size);
-    const src = this.data;
-    this.forEachIndex((p, i) => {
-      out[i] = src[p]!;
-    });
+    copyInto(this, out, 'float64');
     return out;
   }
 
   /** The elements in row-major order as a Float64Array (a copy). */
   toFloat64Array(): Float64Array {
     const out = new Float64Array(this.size);
-    const src = this.data;
-    this.forEachIndex((p, i) => {
-      out[i] = src[p]!;
-    });
+    copyInto(this, out, 'float64');
     return out;
   }
 
@@ -153,20 +148,7 @@ export class NDArray {
   /** A copy converted to `dtype` (always a new, contiguous array). */
   astype(dtype: DType): NDArray {
     const out = allocate(dtype, this.size);
-    const src = this.data;
-    if (dtype === 'bool') {
-      this.forEachIndex((p, i) => {
-        out[i] = src[p] ? 1 : 0;
-      });
-    } else if (dtype === 'int32') {
-      this.forEachIndex((p, i) => {
-        out[i] = Math.trunc(src[p]!);
-      });
-    } else {
-      this.forEachIndex((p, i) => {
-        out[i] = src[p]!;
-      });
-    }
+    copyInto(this, out, dtype);
     return new NDArray(out, this.shape, undefined, 0, dtype);
   }
 
@@ -394,4 +376,31 @@ function viewStrides(shape: Shape, strides: Shape, target: Shape): number[] | nu
     ti++;
   }
   return out;
+}
+
+/**
+ * Copies the elements of `x` in row-major order into the dense `out`, converting as a
+ * store into `dtype` does: bool becomes 0/1, int32 truncates toward zero (a typed
+ * array store alone would wrap). Walks whole rows (see strided.ts), not one callback
+ * per element.
+ */
+function copyInto(x: NDArray, out: TypedArray, dtype: DType): void {
+  const { length, count, step, start } = stridedRows(x.shape, [x]);
+  const src = x.data;
+  const s = step[0]!;
+  const rows = start[0]!;
+  let o = 0;
+  for (let r = 0; r < count; r++) {
+    let q = rows[r]!;
+    if (dtype === 'bool') {
+      for (let j = 0; j < length; j++, q += s) out[o++] = src[q] ? 1 : 0;
+    } else if (dtype === 'int32') {
+      for (let j = 0; j < length; j++, q += s) out[o++] = Math.trunc(src[q]!);
+    } else if (s === 1 && src.length > 0) {
+      out.set(src.subarray(q, q + length), o);
+      o += length;
+    } else {
+      for (let j = 0; j < length; j++, q += s) out[o++] = src[q]!;
+    }
+  }
 }

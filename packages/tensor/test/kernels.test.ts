@@ -254,4 +254,25 @@ test('fused softmax and logSoftmax equal the composed ops on strided views, with
   );
 });
 
+test('strided copies (toTyped, toFloat64Array, astype) match element-by-element reads', () => {
+  fc.assert(
+    fc.property(shapeArb, fc.constantFrom('float32', 'float64', 'int32'), fc.constantFrom('float32', 'float64', 'int32', 'bool'), fc.nat(1000), (shape, dtype, to, seed) => {
+      const x = stridedView(shape, seed, dtype, false);
+      const idx = allIndices(shape);
+      const typed = x.toTyped();
+      const f64 = x.toFloat64Array();
+      const cast = x.astype(to);
+      assert.is(cast.dtype, to);
+      idx.forEach((ix, i) => {
+        const v = x.get(...ix);
+        assert.is(typed[i], v);
+        assert.is(f64[i], v);
+        const want = to === 'bool' ? (v ? 1 : 0) : to === 'int32' ? Math.trunc(v) : nd.castScalar(v, to);
+        assert.is(cast.data[i], want);
+      });
+    }),
+    params(100),
+  );
+});
+
 test.run();
