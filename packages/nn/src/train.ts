@@ -184,7 +184,7 @@ export function fit<B>(opts: FitOptions<B>): FitResult {
           record(row);
           const eta = Number.isFinite(total) ? formatDuration(((total - step) * elapsed) / step) : '?';
           process.stderr.write(
-            `[${label}] step ${step}${Number.isFinite(total) ? `/${total}` : ''} ep ${epoch + 1}/${epochs} | loss ${row.loss.toFixed(4)} | ` +
+            `[${label}] step ${step}${Number.isFinite(total) ? `/${total}` : ''} ep ${epoch + 1}/${epochs} | loss ${row.loss < 1e-3 ? row.loss.toExponential(3) : row.loss.toFixed(4)} | ` +
               `lr ${row.lr?.toExponential(2)} | ${row.samples_per_s.toFixed(0)} samples/s | ${row.ms_per_step.toFixed(1)} ms/step | ETA ${eta}\n`,
           );
           windowStart = now;
