@@ -1,0 +1,19 @@
+/**
+ * `pnpm example <name> [options]`: runs one of the examples in this folder.
+ *   mnist   784-512-512-512-10 MLP on the 8k/2k MNIST split (examples/mnist.ts)
+ *   gpt     character-level GPT on Moby Dick (examples/gpt.ts)
+ */
+const EXAMPLES: Record<string, { file: string; about: string }> = {
+  mnist: { file: './mnist.ts', about: '784-512-512-512-10 MLP on the 8k/2k MNIST split' },
+  gpt: { file: './gpt.ts', about: 'character-level GPT on Moby Dick' },
+};
+
+const name = process.argv[2];
+const entry = name ? EXAMPLES[name] : undefined;
+if (!entry) {
+  console.error(`usage: pnpm example <name> [options]\n${Object.entries(EXAMPLES).map(([k, v]) => `  ${k.padEnd(6)} ${v.about}`).join('\n')}`);
+  process.exit(name ? 1 : 0);
+}
+// The example reads its own options from process.argv; drop the example name first.
+process.argv.splice(2, 1);
+await import(entry.file);
