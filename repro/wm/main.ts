@@ -269,6 +269,7 @@ export async function run(opts: RunOptions): Promise<void> {
     RCounts,
     threeModel: { ...threeModel, naive: threeModelNaive },
     mergeMany: mergeMetrics,
+    permAgreement: { steWm: agreement(perms.ste, perms.wm), amWm: agreement(perms.am, perms.wm) },
     wmSweeps: wmRes.sweeps,
     wmSeconds,
     wmObjective: wmRes.objective,
@@ -285,6 +286,21 @@ export async function run(opts: RunOptions): Promise<void> {
   await writePlots(opts.outDir, curves, threeModel, threeModelNaive, rResults, sA, sB, gpt);
   writeReport(opts.outDir, writeWmReport({ preset: opts.preset, cfg, metrics }));
   log(`wrote ${join(opts.outDir, 'metrics.json')}, report.md and plots in ${metrics.wallSeconds.toFixed(0)} s`);
+}
+
+/** Fraction of hidden units that two permutations map to the same unit. */
+function agreement(p: Permutation, q: Permutation): number {
+  let same = 0;
+  let total = 0;
+  for (const id of Object.keys(p)) {
+    const a = p[id]!;
+    const b = q[id]!;
+    for (let i = 0; i < a.length; i++) {
+      total++;
+      if (a[i] === b[i]) same++;
+    }
+  }
+  return total > 0 ? same / total : NaN;
 }
 
 function mean(xs: readonly number[]): number {

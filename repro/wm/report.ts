@@ -38,6 +38,7 @@ interface Metrics {
   };
   wmSweeps: number;
   wmSeconds: number;
+  permAgreement: { steWm: number; amWm: number };
   amSeconds: number;
   steRuns: { ab: { seconds: number; steps: number; meanWmSweeps: number }; ac: { seconds: number } };
   gpt: GptSection;
@@ -222,14 +223,16 @@ export function writeWmReport({ preset, cfg, metrics: m }: { preset: string; cfg
   out.push('');
   out.push('## Claims, one by one');
   out.push('');
-  out.push(...claims(m).map((c) => `- **${c.held ? 'Held' : 'Did not hold'}**: ${c.text}`));
+  out.push(...claims(m).map((c) => `- **${c.held === 'partly' ? 'Partly' : c.held ? 'Held' : 'Did not hold'}**: ${c.text}`));
   out.push('');
   out.push('Plots: `interp_*.svg` (A to pi(B), four methods), `three_model_*.svg`, `R_gamma.svg`, `spectrum_*.svg`, `gpt_interp_*.svg`.');
   return out.join('\n');
 }
 
-function claims(m: Metrics): { held: boolean; text: string }[] {
-  const out: { held: boolean; text: string }[] = [];
+type Verdict = boolean | 'partly';
+
+function claims(m: Metrics): { held: Verdict; text: string }[] {
+  const out: { held: Verdict; text: string }[] = [];
   const bNaive = m.naive.barrier.loss.test.maxGapToLinear;
   const bWm = m.wm.barrier.loss.test.maxGapToLinear;
   out.push({
@@ -239,10 +242,11 @@ function claims(m: Metrics): { held: boolean; text: string }[] {
       `(accuracy drop ${pct(m.naive.barrier.acc.test.maxGapToLinear)} vs ${pct(m.wm.barrier.acc.test.maxGapToLinear)}). Criterion: WM barrier below half the naive one.`,
   });
   out.push({
-    held: m.l2.ratio.wm! >= 0.75,
+    held: m.l2.ratio.wm! >= 0.8 ? true : m.l2.ratio.wm! >= 0.65 ? 'partly' : false,
     text:
       `WM barely reduces the L2 distance (Ito et al.: 6-20 % reduction): ||A - pi(B)|| / ||A - B|| = ${f(m.l2.ratio.wm!, 3)} ` +
-      `(a ${pct(1 - m.l2.ratio.wm!)} reduction), random permutation ${f(m.l2.ratio.random!, 3)}. Criterion: ratio >= 0.75.`,
+      `(a ${pct(1 - m.l2.ratio.wm!)} reduction, while the test-loss barrier falls by ${pct(1 - bWm / bNaive)}), random permutation ${f(m.l2.ratio.random!, 3)}. ` +
+      'Criterion: held if the reduction is at most 20 % (the paper\'s range), partly if at most 35 %.',
   });
   const sigmaMax = Math.max(...Object.values(m.singularValues.b).map((s) => s[0] ?? 0));
   out.push({
@@ -254,7 +258,8 @@ function claims(m: Metrics): { held: boolean; text: string }[] {
     held: r('wm', '0.3') > r('wm', '0') && r('wm', '0.3') > r('naive', '0.3') + 0.2,
     text:
       `WM aligns mainly the singular vectors of large singular values: R_WM(0) = ${f(r('wm', '0'), 3)}, R_WM(0.3) = ${f(r('wm', '0.3'), 3)}, ` +
-      `R_WM(0.5) = ${f(r('wm', '0.5'), 3)}, R_WM(0.7) = ${f(r('wm', '0.7'), 3)}; without permutation R(0.3) = ${f(r('naive', '0.3'), 3)}. ` +
+      `R_WM(0.5) = ${f(r('wm', '0.5'), 3)}, R_WM(0.7) = ${f(r('wm', '0.7'), 3)}; without permutation R(0.3) = ${f(r('naive', '0.3'), 3)} ` +
+      '(second-hand, Ito et al. report R up to about 0.8 for an MLP at gamma 0.3). ' +
       'Criterion: R_WM(0.3) > R_WM(0) and more than 0.2 above no permutation.',
   });
   out.push({
@@ -265,14 +270,18 @@ function claims(m: Metrics): { held: boolean; text: string }[] {
     held: r('ste', '0.3') < 0.5 * r('wm', '0.3'),
     text:
       `STE works differently (Ito et al.: R close to 0 with STE): R_STE(0.3) = ${f(r('ste', '0.3'), 3)} vs R_WM(0.3) = ${f(r('wm', '0.3'), 3)}, ` +
-      `while its pairwise test-loss barrier is ${f(m.ste.barrier.loss.test.maxGapToLinear)} (WM ${f(bWm)}). Criterion: R_STE(0.3) below half of R_WM(0.3).`,
+      `while its pairwise test-loss barrier is ${f(m.ste.barrier.loss.test.maxGapToLinear)} (WM ${f(bWm)}). ` +
+      `The STE permutation maps ${pct(m.permAgreement.steWm)} of the hidden units as WM's does (AM: ${pct(m.permAgreement.amWm)}); ` +
+      `theta~ starts at theta_A and moves little in ${m.steRuns.ab.steps} steps, so its warm-started WM projection stays near WM's answer. ` +
+      'Criterion: R_STE(0.3) below half of R_WM(0.3).',
   });
   const t = m.threeModel;
   out.push({
     held: t.wm.barrier.loss.test.maxGapToLinear < t.ste.barrier.loss.test.maxGapToLinear,
     text:
       `With three models WM is better than STE: barrier between pi_b(b) and pi_c(c), test loss (gap to linear) WM ${f(t.wm.barrier.loss.test.maxGapToLinear)} vs STE ${f(t.ste.barrier.loss.test.maxGapToLinear)} ` +
-      `(midpoint ${f(t.wm.barrier.loss.test.midpoint)} vs ${f(t.ste.barrier.loss.test.midpoint)}; naive ${f(t.naive.barrier.loss.test.maxGapToLinear)}). Criterion: WM's barrier lower. One run, no error bars.`,
+      `(midpoint ${f(t.wm.barrier.loss.test.midpoint)} vs ${f(t.ste.barrier.loss.test.midpoint)}; naive ${f(t.naive.barrier.loss.test.maxGapToLinear)}; ` +
+      'second-hand, Ito et al. quote -0.098 (WM) vs 0.296 (STE) for a CIFAR-10 MLP). Criterion: WM\'s barrier lower. One run, no error bars.',
   });
   return out;
 }
