@@ -15,6 +15,6 @@ export const EXPERIMENTS: Record<string, ExperimentEntry> = {
     description: 'softmax regression on MNIST: a template that exercises data, progress, plots and the report',
     load: () => import('./demo/main.ts'),
   },
-  // eva: { description: 'EVA vs LoRA inits ...', load: () => import('./eva/main.ts') },
+  eva: { description: 'EVA vs LoRA inits (default, gaussian, PiSSA, OLoRA, EVA rho 2 / rho 1): char GPT Moby Dick -> names, MLP MNIST 0-4 -> 5-9', load: () => import('./eva/main.ts') },
   wm: { description: 'weight matching, AM, STE, MergeMany and the LMC / singular-vector analysis of Ito et al. (MNIST MLPs, two GPTs)', load: () => import('./wm/main.ts') },
 };
