@@ -7,7 +7,9 @@
  * core slowed down by another process simply claims fewer units. The main thread
  * computes its units straight into the result; workers read copies of A and B in
  * SharedArrayBuffers and write into a shared C, from which the main thread copies
- * their units once it has seen (with `Atomics.wait`) that all units are done.
+ * their units. When the queue is empty the main thread blocks (`Atomics.wait`) for
+ * about one unit's time for the units workers are still on, and computes any that are
+ * not done by then itself, so a worker that the OS has descheduled never stalls it.
  *
  * The pool is an optimisation only. Without worker_threads or SharedArrayBuffer, when
  * `TSGRAD_THREADS=1`, below `PARALLEL_MIN_FLOPS`, or after any worker error,
@@ -34,8 +36,11 @@ interface Pool {
   ready: Promise<void>;
 }
 
-/** Counters for tests and benchmarks: jobs run on the pool and units the workers did. */
-export const matmulPoolStats = { jobs: 0, workerUnits: 0 };
+/**
+ * Counters for tests and benchmarks: jobs run on the pool, units the workers did, and
+ * units the main thread redid because a worker had not finished them in time.
+ */
+export const matmulPoolStats = { jobs: 0, workerUnits: 0, redoneUnits: 0 };
 
 let pool: Pool | null | undefined; // undefined: not tried yet; null: unavailable
 let threadsOverride: number | null = null;
@@ -200,37 +205,43 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
 
   // The main thread works on the same queue, writing straight into `out`.
   const mainOps: Operands = { a, b, c: out };
-  const mine: number[] = [];
+  const owner = new Uint8Array(units); // 1: computed here
+  let mine = 0;
+  const started = performance.now();
   for (;;) {
     const u = Atomics.add(ctrl, NEXT, 1);
     if (u >= units) break;
     runUnit(plan, mainOps, u, mainScratch);
-    mine.push(u);
+    owner[u] = 1;
+    mine++;
     Atomics.add(ctrl, DONE, 1);
   }
 
-  // Wait for the units the workers claimed. A generous deadline (the work at 0.2 GFLOP/s,
-  // plus 2 s) guards against a worker that died without saying so.
-  const deadline = performance.now() + 2000 + (2 * batch * m * k * n) / 2e5;
+  // The queue is empty; workers may still be finishing the units they claimed. Wait
+  // for them about as long as one unit takes here, then compute whatever is left
+  // ourselves: a worker descheduled by a busy machine (or one that failed) then costs
+  // at most one unit of time, never a stall. A late worker only writes its own unit
+  // of the shared C, which is then simply not read.
+  const unitMs = mine > 0 ? (performance.now() - started) / mine : 1;
+  const deadline = performance.now() + unitMs;
   for (;;) {
     const done = Atomics.load(ctrl, DONE);
-    if (done >= units || Atomics.load(ctrl, FAILED) !== 0 || performance.now() > deadline) break;
-    Atomics.wait(ctrl, DONE, done, 100);
+    const left = deadline - performance.now();
+    if (done >= units || Atomics.load(ctrl, FAILED) !== 0 || left <= 0) break;
+    Atomics.wait(ctrl, DONE, done, left);
   }
-
-  const ok = Atomics.load(ctrl, DONE) >= units && Atomics.load(ctrl, FAILED) === 0;
-  const isMine = new Uint8Array(units);
-  for (const u of mine) isMine[u] = 1;
   for (let u = 0; u < units; u++) {
-    if (isMine[u]) continue;
+    if (owner[u] === 1) continue;
     if (Atomics.load(ctrl, STATE + u) === 1) {
       copyUnit(plan, u, cShared, out);
       matmulPoolStats.workerUnits++;
+    } else {
+      runUnit(plan, mainOps, u, mainScratch);
+      matmulPoolStats.redoneUnits++;
     }
-    else runUnit(plan, mainOps, u, mainScratch); // a worker failed or hung: redo its unit here
   }
-  if (!ok) {
-    // Stop using the pool for the rest of the process; the result above is still complete.
+  if (Atomics.load(ctrl, FAILED) !== 0) {
+    // Stop using the pool for the rest of the process; the result above is complete.
     p.broken = true;
     for (const w of p.workers) void w.terminate();
   }
