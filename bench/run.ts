@@ -1,0 +1,239 @@
+/**
+ * `pnpm bench`: tsgrad against TensorFlow.js (cpu and wasm backends), jax-js (wasm)
+ * and js-pytorch, all in this one process on the same inputs. Prints a table of
+ * median times with ratios (peer time / tsgrad time: above 1 means tsgrad is faster),
+ * checks the targets of the benchmark issue, and writes everything to
+ * results/bench.json.
+ *
+ * Usage: pnpm bench [--quick] [--only=matmul,ops,mlp,gpt] [--skip=js-pytorch,...] [--out=FILE]
+ */
+import { execSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { getBackend, listBackends, matmulPoolReady, matmulPoolStats, matmulThreads, setBackend, setMatmulThreads } from '@tsgrad/tensor';
+import { GPT, gptBatch, mlpInputs, normals } from './lib/inputs.ts';
+import * as jx from './lib/jaxjs.ts';
+import * as pt from './lib/jspytorch.ts';
+import * as tfl from './lib/tfjs.ts';
+import { time, type TimeOptions } from './lib/timing.ts';
+import * as ts from './lib/tsgrad.ts';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+const listFlag = (name: string) => flag(name)?.split('=')[1]?.split(',') ?? null;
+const quick = flag('quick') !== undefined;
+const only = listFlag('only');
+const skip = new Set(listFlag('skip') ?? []);
+const outFile = flag('out')?.split('=')[1] ?? join(import.meta.dirname, '..', 'results', 'bench.json');
+const runs = (o: TimeOptions): TimeOptions => (quick ? { ...o, budgetMs: Math.min(o.budgetMs ?? 1000, 300), minRuns: Math.min(o.minRuns ?? 3, 2) } : o);
+
+/** Columns of the table; `tsgrad` is the reference the ratios divide by. */
+const LIBS = ['tsgrad', 'tsgrad 1 thread', 'tsgrad gpu', 'TF.js cpu', 'TF.js wasm', 'jax-js wasm', 'js-pytorch'] as const;
+type Lib = (typeof LIBS)[number];
+
+interface Row {
+  case: string;
+  lib: Lib;
+  ms: number | null;
+  runs: number[];
+  error?: string;
+}
+const rows: Row[] = [];
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+async function measure(name: string, lib: Lib, make: () => (() => unknown) | Promise<() => unknown>, opts: TimeOptions): Promise<void> {
+  if (skip.has(lib) || (lib.startsWith('TF.js') && skip.has('TF.js')) || (lib.startsWith('tsgrad ') && skip.has('tsgrad-extra'))) return;
+  try {
+    const fn = await make();
+    // Slow libraries get fewer runs: if one run exceeds the budget, time just two.
+    const t0 = performance.now();
+    await fn();
+    const first = performance.now() - t0;
+    const o = runs(opts);
+    const t = first > (o.budgetMs ?? 1000) ? await time(fn, { warmup: 0, minRuns: 2, budgetMs: 0 }) : await time(fn, { ...o, warmup: Math.max(0, (o.warmup ?? 1) - 1) });
+    rows.push({ case: name, lib, ms: t.ms, runs: t.runs });
+    log(`  ${name.padEnd(22)} ${lib.padEnd(16)} ${t.ms.toFixed(1).padStart(9)} ms  (${t.runs.length} runs)`);
+  } catch (e) {
+    const error = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 160);
+    rows.push({ case: name, lib, ms: null, runs: [], error });
+    log(`  ${name.padEnd(22)} ${lib.padEnd(16)} failed: ${error}`);
+  }
+}
+
+const want = (group: string) => only === null || only.includes(group);
+
+async function main(): Promise<void> {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const load0 = os.loadavg();
+  setBackend(process.env.TSGRAD_BACKEND || 'js');
+  const poolOn = await matmulPoolReady();
+  log(`tsgrad backend ${getBackend().name}, matmul threads ${matmulThreads()} (pool ${poolOn ? 'on' : 'off'}); ${os.cpus().length} x ${cpu}; node ${process.version}; load ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+
+  const withThreads = async (threads: number, fn: () => Promise<void>) => {
+    setMatmulThreads(threads);
+    await matmulPoolReady();
+    try {
+      await fn();
+    } finally {
+      setMatmulThreads(null);
+      await matmulPoolReady();
+    }
+  };
+  const withTsBackend = async (name: string, fn: () => Promise<void>) => {
+    const prev = getBackend().name;
+    setBackend(name);
+    try {
+      await fn();
+    } finally {
+      setBackend(prev);
+    }
+  };
+  const tf = async (backend: tfl.TfBackend, name: string, make: () => () => unknown, opts: TimeOptions) =>
+    measure(name, backend === 'cpu' ? 'TF.js cpu' : 'TF.js wasm', async () => {
+      await tfl.useBackend(backend);
+      return make();
+    }, opts);
+
+  if (want('matmul')) {
+    log('matmul (float32, n x n @ n x n)');
+    for (const n of [256, 512, 1024]) {
+      const a = normals(n * n, 10 + n);
+      const b = normals(n * n, 20 + n);
+      const name = `matmul ${n}`;
+      const budget = { budgetMs: 2000, minRuns: 5, warmup: 2 };
+      await measure(name, 'tsgrad', () => ts.matmulCase(n, a, b), budget);
+      await withThreads(1, () => measure(name, 'tsgrad 1 thread', () => ts.matmulCase(n, a, b), budget));
+      if (listBackends().includes('gpu')) await withTsBackend('gpu', () => measure(name, 'tsgrad gpu', () => ts.matmulCase(n, a, b), budget));
+      for (const be of ['cpu', 'wasm'] as const) await tf(be, name, () => tfl.matmulCase(n, a, b), budget);
+      await measure(name, 'jax-js wasm', async () => jx.matmulCase(await jx.load(), n, a, b), budget);
+      await measure(name, 'js-pytorch', () => pt.matmulCase(n, a, b), { budgetMs: 2000, minRuns: 3, warmup: 1 });
+    }
+  }
+
+  if (want('ops')) {
+    log('elementwise + reduction ops (float32, 4096 x 512)');
+    const [r, c] = [4096, 512];
+    const data = normals(r * c, 30);
+    const budget = { budgetMs: 1500, minRuns: 5, warmup: 2 };
+    await measure('softmax 4096x512', 'tsgrad', () => ts.softmaxCase(r, c, data), budget);
+    for (const be of ['cpu', 'wasm'] as const) await tf(be, 'softmax 4096x512', () => tfl.softmaxCase(r, c, data), budget);
+    await measure('softmax 4096x512', 'jax-js wasm', async () => jx.softmaxCase(await jx.load(), r, c, data), budget);
+    await measure('softmax 4096x512', 'js-pytorch', () => pt.softmaxCase(r, c, data), budget);
+    await measure('layernorm fwd+bwd', 'tsgrad', () => ts.layerNormCase(r, c, data), budget);
+    for (const be of ['cpu', 'wasm'] as const) await tf(be, 'layernorm fwd+bwd', () => tfl.layerNormCase(r, c, data), budget);
+  }
+
+  if (want('mlp')) {
+    log('MLP 784-512-512-10, batch 128: one training step (forward, backward, Adam)');
+    const inp = mlpInputs();
+    const budget = { budgetMs: 4000, minRuns: 5, warmup: 2 };
+    await measure('MLP train step', 'tsgrad', () => ts.mlpStep(inp), budget);
+    await withThreads(1, () => measure('MLP train step', 'tsgrad 1 thread', () => ts.mlpStep(inp), budget));
+    for (const be of ['cpu', 'wasm'] as const) await tf(be, 'MLP train step', () => tfl.mlpStep(inp), budget);
+  }
+
+  if (want('gpt')) {
+    log(`GPT (${GPT.layers} layers, d=${GPT.dModel}, ${GPT.heads} heads, context ${GPT.context}, batch ${GPT.batch}): one training step`);
+    const batch = gptBatch();
+    const init = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+    for (const [name, p] of ts.gptModel().namedParameters()) init.set(name, { shape: p.shape, data: Float32Array.from(p.data.toTyped()) });
+    const budget = { budgetMs: 8000, minRuns: 3, warmup: 1 };
+    await measure('GPT train step', 'tsgrad', () => ts.gptStep(ts.gptModel(), batch), budget);
+    await withThreads(1, () => measure('GPT train step', 'tsgrad 1 thread', () => ts.gptStep(ts.gptModel(), batch), budget));
+    for (const be of ['cpu', 'wasm'] as const) await tf(be, 'GPT train step', () => tfl.gptStep(init, batch), budget);
+    await measure('GPT train step', 'js-pytorch', () => pt.gptStep(batch), { budgetMs: 1, minRuns: 1, warmup: 0 });
+  }
+
+  const load1 = os.loadavg();
+  const table = renderTable();
+  process.stdout.write(`\n${table}\n`);
+  const targets = checkTargets();
+  process.stdout.write(`\n${targets.map((t) => `${t.holds === null ? 'n/a ' : t.holds ? 'PASS' : 'MISS'}  ${t.text}${t.ratio === null ? '' : ` (${t.ratio.toFixed(2)}x)`}`).join('\n')}\n`);
+  const machine = {
+    cpu,
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    loadBefore: load0,
+    loadAfter: load1,
+  };
+  const tsgrad = { backend: getBackend().name, matmulThreads: matmulThreads(), pool: matmulPoolStats, commit: gitCommit() };
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, machine, tsgrad, rows, targets }, null, 2)}\n`);
+  process.stdout.write(`\nload average ${load0.map((l) => l.toFixed(2)).join(' ')} before, ${load1.map((l) => l.toFixed(2)).join(' ')} after; wrote ${outFile}\n`);
+}
+
+function gitCommit(): string | null {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: import.meta.dirname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function find(c: string, lib: Lib): Row | undefined {
+  return rows.find((r) => r.case === c && r.lib === lib);
+}
+
+/** peer time / tsgrad time for a case, or null when either is missing. */
+function ratio(c: string, lib: Lib): number | null {
+  const base = find(c, 'tsgrad')?.ms;
+  const other = find(c, lib)?.ms;
+  return base && other ? other / base : null;
+}
+
+function renderTable(): string {
+  const cases = [...new Set(rows.map((r) => r.case))];
+  const libs = LIBS.filter((l) => rows.some((r) => r.lib === l));
+  const cell = (c: string, lib: Lib): string => {
+    const r = find(c, lib);
+    if (!r) return '';
+    if (r.ms === null) return 'failed';
+    const ms = r.ms >= 100 ? r.ms.toFixed(0) : r.ms.toFixed(1);
+    const q = lib === 'tsgrad' ? null : ratio(c, lib);
+    return q === null ? `${ms} ms` : `${ms} ms (${q.toFixed(2)}x)`;
+  };
+  const header = ['case', ...libs];
+  const body = cases.map((c) => [c, ...libs.map((l) => cell(c, l))]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
+  const notes = rows.filter((r) => r.error).map((r) => `  ${r.lib} on ${r.case}: ${r.error}`);
+  return [
+    'Median wall time per run; (Nx) = that library\'s time / tsgrad\'s, so above 1 means tsgrad is faster.',
+    line(header),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...body.map(line),
+    ...(notes.length > 0 ? ['failures:', ...notes] : []),
+  ].join('\n');
+}
+
+interface Target {
+  text: string;
+  ratio: number | null;
+  holds: boolean | null;
+}
+
+/** The ratio targets of the benchmark issue, checked on this run. */
+function checkTargets(): Target[] {
+  const t = (c: string, lib: Lib, min: number): Target => {
+    const q = ratio(c, lib);
+    return { text: `${c}: tsgrad >= ${min}x faster than ${lib}`, ratio: q, holds: q === null ? null : q >= min };
+  };
+  return [
+    t('matmul 512', 'TF.js cpu', 4),
+    t('matmul 1024', 'TF.js cpu', 4),
+    t('matmul 512', 'js-pytorch', 8),
+    t('matmul 1024', 'js-pytorch', 8),
+    t('matmul 512', 'TF.js wasm', 1),
+    t('matmul 1024', 'TF.js wasm', 1),
+    t('MLP train step', 'TF.js cpu', 3),
+    t('GPT train step', 'TF.js cpu', 3),
+  ];
+}
+
+await main();
