@@ -275,8 +275,8 @@ export async function run(opts: RunOptions): Promise<void> {
     wmObjective: wmRes.objective,
     amSeconds,
     steRuns: {
-      ab: { seconds: steAB.seconds, steps: steAB.res.steps, bestLoss: steAB.res.bestLoss, losses: steAB.res.losses, meanWmSweeps: mean(steAB.res.wmSweeps) },
-      ac: { seconds: steAC.seconds, steps: steAC.res.steps, bestLoss: steAC.res.bestLoss, meanWmSweeps: mean(steAC.res.wmSweeps) },
+      ab: { seconds: steAB.seconds, steps: steAB.res.steps, bestLoss: steAB.res.bestLoss, drift: steAB.res.drift, losses: steAB.res.losses, meanWmSweeps: mean(steAB.res.wmSweeps) },
+      ac: { seconds: steAC.seconds, steps: steAC.res.steps, bestLoss: steAC.res.bestLoss, drift: steAC.res.drift, meanWmSweeps: mean(steAC.res.wmSweeps) },
     },
     gpt,
   };

@@ -40,7 +40,7 @@ interface Metrics {
   wmSeconds: number;
   permAgreement: { steWm: number; amWm: number };
   amSeconds: number;
-  steRuns: { ab: { seconds: number; steps: number; meanWmSweeps: number }; ac: { seconds: number } };
+  steRuns: { ab: { seconds: number; steps: number; meanWmSweeps: number; drift: number }; ac: { seconds: number } };
   gpt: GptSection;
 }
 
@@ -272,7 +272,8 @@ function claims(m: Metrics): { held: Verdict; text: string }[] {
       `STE works differently (Ito et al.: R close to 0 with STE): R_STE(0.3) = ${f(r('ste', '0.3'), 3)} vs R_WM(0.3) = ${f(r('wm', '0.3'), 3)}, ` +
       `while its pairwise test-loss barrier is ${f(m.ste.barrier.loss.test.maxGapToLinear)} (WM ${f(bWm)}). ` +
       `The STE permutation maps ${pct(m.permAgreement.steWm)} of the hidden units as WM's does (AM: ${pct(m.permAgreement.amWm)}); ` +
-      `theta~ starts at theta_A and moves little in ${m.steRuns.ab.steps} steps, so its warm-started WM projection stays near WM's answer. ` +
+      `theta~ starts at theta_A and ends ${f(m.steRuns.ab.drift, 2)} away from it (||A - B|| = ${f(m.l2.before, 2)}) after ${m.steRuns.ab.steps} steps, ` +
+      "so its warm-started WM projection stays near WM's answer. " +
       'Criterion: R_STE(0.3) below half of R_WM(0.3).',
   });
   const t = m.threeModel;

@@ -18,7 +18,7 @@ import type { Duals } from './lap.ts';
 import type { Batch, Net } from './model.ts';
 import { applyPermutation, clonePermutation } from './permute.ts';
 import type { Permutation, PermutationSpec, StateDict } from './spec.ts';
-import { cloneStateDict, lerpStateDicts } from './state.ts';
+import { cloneStateDict, l2Distance, lerpStateDicts } from './state.ts';
 import { weightMatching } from './weight-matching.ts';
 
 export interface SteOptions {
@@ -50,6 +50,8 @@ export interface SteResult {
   /** WM sweeps per step (warm starts make most of them 1 or 2). */
   wmSweeps: number[];
   steps: number;
+  /** ||theta~ - theta_A|| at the end: how far the trained B-endpoint moved from its start. */
+  drift: number;
 }
 
 /**
@@ -121,7 +123,7 @@ export function steMatching(
     net.train(wasTraining);
   }
   if (best === undefined || perm === undefined) throw new Error('steMatching: no batches were given');
-  return { perm: best, bestLoss, lastPerm: perm, losses, wmSweeps, steps: step };
+  return { perm: best, bestLoss, lastPerm: perm, losses, wmSweeps, steps: step, drift: l2Distance(theta, paramsA) };
 }
 
 /**

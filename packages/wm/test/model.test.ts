@@ -155,6 +155,7 @@ test('STE: keeps the best permutation by minibatch loss and restores the network
   assert.is(res.bestLoss, Math.min(...res.losses));
   assert.ok(res.wmSweeps.every((s) => s >= 1));
   assert.is(l2Distance(a, net.stateDict()), 0);
+  assert.ok(res.drift > 0);
   // The kept permutation is a valid one: it keeps B's function.
   const bNet = new MLP([6, 8, 8, 3], { seed: 6 });
   assert.ok(checkInvariance(bNet, applyPermutation(spec, res.perm, b), randomInput(5, 6, 1)).ok);
