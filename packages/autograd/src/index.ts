@@ -9,5 +9,6 @@ export { add, sub, mul, div, pow, maximum, minimum } from './ops/arithmetic.ts';
 export { neg, abs, sign, exp, log, sqrt, tanh, sigmoid, relu, gelu, erf, sin, cos, cast } from './ops/unary.ts';
 export { sum, mean, max, min, variance, logsumexp, softmax, logSoftmax } from './ops/reduce.ts';
 export { matmul } from './ops/matmul.ts';
+export { layerNorm } from './ops/norm.ts';
 export { reshape, permute, transpose, expand, unsqueeze, squeeze, slice, narrow, cat, stack, embedSlice } from './ops/shape.ts';
 export { gather, scatterAdd, indexSelect, indexAdd, where, maskedFill } from './ops/indexing.ts';

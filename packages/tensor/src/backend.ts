@@ -104,4 +104,32 @@ export interface Backend {
    * composes the same math from the primitives above.
    */
   softmax?(x: NDArray, axis: number, log: boolean): NDArray;
+
+  /**
+   * Layer norm over the last axis of a dense `[rows, n]` float array:
+   * `y = (x - mean) * rstd * weight + bias` with `rstd = 1 / sqrt(var + eps)` and the
+   * biased variance. Also returns `mean` and `rstd` (`[rows, 1]`), which the backward
+   * reuses. `weight` and `bias` are dense `[n]` (or null).
+   */
+  layerNorm?(x: NDArray, weight: NDArray | null, bias: NDArray | null, eps: number): LayerNormResult;
+
+  /**
+   * Gradients of `layerNorm` for the output gradient `g` (dense `[rows, n]`): `dx`, and
+   * `dweight` / `dbias` summed over rows (null when `weight` is null / `withBias` is false).
+   */
+  layerNormBackward?(g: NDArray, x: NDArray, weight: NDArray | null, withBias: boolean, mean: NDArray, rstd: NDArray): LayerNormGrads;
+}
+
+/** What a fused layer norm returns (see `Backend.layerNorm`). */
+export interface LayerNormResult {
+  y: NDArray;
+  mean: NDArray;
+  rstd: NDArray;
+}
+
+/** What a fused layer norm backward returns (see `Backend.layerNormBackward`). */
+export interface LayerNormGrads {
+  dx: NDArray;
+  dweight: NDArray | null;
+  dbias: NDArray | null;
 }

@@ -10,6 +10,7 @@ export { createGpuBackend, gpuBackendInfo } from './backends/gpu.ts';
 export * from './ops/elementwise.ts';
 export * from './ops/reduce.ts';
 export * from './ops/matmul.ts';
+export * from './ops/norm.ts';
 export * from './ops/indexing.ts';
 export * from './ops/creation.ts';
 export * as special from './special.ts';

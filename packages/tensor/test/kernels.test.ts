@@ -275,4 +275,41 @@ test('strided copies (toTyped, toFloat64Array, astype) match element-by-element 
   );
 });
 
+test('fused layerNorm and layerNormBackward equal the composed fallback of backends without them', () => {
+  nd.registerBackend('js-unfused', { ...nd.jsBackend, name: 'js-unfused', layerNorm: undefined, layerNormBackward: undefined, softmax: undefined });
+  fc.assert(
+    fc.property(shapeArb, fc.integer({ min: 1, max: 2 }), fc.constantFrom('float32', 'float64'), fc.nat(1000), fc.boolean(), (shape, k0, dtype, seed, affine) => {
+      const k = Math.min(k0, shape.length);
+      const norm = shape.slice(shape.length - k);
+      const x = stridedView(shape, seed, dtype, false);
+      const w = affine ? stridedView(norm, seed + 1, dtype, false) : null;
+      const b = affine ? stridedView(norm, seed + 2, dtype, false) : null;
+      const g = stridedView(shape, seed + 3, dtype, false);
+      const fused = nd.layerNorm(x, norm, w, b, 1e-3);
+      const back = nd.layerNormBackward(g, x, norm, w, affine, fused.mean, fused.rstd);
+      const [ref, refBack] = nd.withBackend('js-unfused', () => {
+        const r = nd.layerNorm(x, norm, w, b, 1e-3);
+        return [r, nd.layerNormBackward(g, x, norm, w, affine, r.mean, r.rstd)] as const;
+      });
+      const tol = dtype === 'float32' ? 3e-5 : 1e-11;
+      const close = (name: string, p: nd.NDArray | null, q: nd.NDArray | null) => {
+        assert.equal(p?.shape, q?.shape, `${name} shape`);
+        if (!p || !q) return;
+        const a = p.toFloat64Array();
+        const c = q.toFloat64Array();
+        for (let i = 0; i < a.length; i++) {
+          if (!(Math.abs(a[i]! - c[i]!) <= tol * Math.max(1, Math.abs(c[i]!)) * shape.reduce((u, v) => u * v, 1))) assert.unreachable(`${name}[${i}]: fused ${a[i]}, composed ${c[i]}`);
+        }
+      };
+      close('y', fused.y, ref.y);
+      close('mean', fused.mean, ref.mean);
+      close('rstd', fused.rstd, ref.rstd);
+      close('dx', back.dx, refBack.dx);
+      close('dweight', back.dweight, refBack.dweight);
+      close('dbias', back.dbias, refBack.dbias);
+    }),
+    params(100),
+  );
+});
+
 test.run();

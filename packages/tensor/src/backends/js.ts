@@ -12,6 +12,7 @@ import { NDArray } from '../ndarray.ts';
 import { contiguousStrides, sizeOf } from '../shape.ts';
 import { stridedRows } from '../strided.ts';
 import { erf, geluErf, geluTanh, sigmoid } from '../special.ts';
+import { layerNorm, layerNormBackward } from './layer-norm-kernel.ts';
 import { matmulStrided, newScratch } from './matmul-kernel.ts';
 import { parallelMatmul, type StridedBatch } from './matmul-pool.ts';
 
@@ -535,5 +536,7 @@ export const jsBackend: Backend = {
   indexSelect,
   indexAdd,
   softmax,
+  layerNorm,
+  layerNormBackward,
 };
 
