@@ -2,7 +2,7 @@
  * Normalisation layers over the trailing axes: LayerNorm (Ba et al. 2016) and
  * RMSNorm (Zhang & Sennrich 2019), composed from differentiable tensor ops.
  */
-import { Tensor } from '@tsgrad/autograd';
+import { layerNorm, Tensor } from '@tsgrad/autograd';
 import * as nd from '@tsgrad/tensor';
 import { Module } from '../module.ts';
 
@@ -45,14 +45,10 @@ export class LayerNorm extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    const axes = trailingAxes(this.normalizedShape, x, 'LayerNorm');
-    const mu = x.mean(axes, true);
-    const centred = x.sub(mu);
-    const variance = centred.mul(centred).mean(axes, true);
-    let y = centred.div(variance.add(this.eps).sqrt());
-    if (this.weight) y = y.mul(this.weight);
-    if (this.bias) y = y.add(this.bias);
-    return y;
+    trailingAxes(this.normalizedShape, x, 'LayerNorm');
+    // One fused graph node (autograd's layerNorm): about 5x less work than composing
+    // mean, sub, mul, sqrt, div, ... forward and backward (see bench/RESULTS.md).
+    return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
 
   override extraRepr(): string {
