@@ -4,7 +4,7 @@
  * reports the validation loss next to the unigram entropy, samples text, and saves
  * the weights as safetensors. Prints how long it took.
  *
- * Options: --steps N (default 600), --batch N (32), --context N (64), --dmodel N (64),
+ * Options: --steps N (default 600), --batch N (16), --context N (64), --dmodel N (64),
  * --layers N (2), --heads N (4), --lr X (3e-3), --seed N (0), --out FILE (checkpoint path,
  * default runs/gpt-moby-dick.safetensors), --metrics FILE.
  */
@@ -36,7 +36,7 @@ function strArg(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1]! : fallback;
 }
 const steps = arg('steps', 600);
-const batchSize = arg('batch', 32);
+const batchSize = arg('batch', 16);
 const contextLength = arg('context', 64);
 const seed = arg('seed', 0);
 const out = strArg('out', 'runs/gpt-moby-dick.safetensors');

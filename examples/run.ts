@@ -2,10 +2,12 @@
  * `pnpm example <name> [options]`: runs one of the examples in this folder.
  *   mnist   784-512-512-512-10 MLP on the 8k/2k MNIST split (examples/mnist.ts)
  *   gpt     character-level GPT on Moby Dick (examples/gpt.ts)
+ *   step    times one training step of the 784-512-512-10 MLP at batch 128 (examples/mlp-step.ts)
  */
 const EXAMPLES: Record<string, { file: string; about: string }> = {
   mnist: { file: './mnist.ts', about: '784-512-512-512-10 MLP on the 8k/2k MNIST split' },
   gpt: { file: './gpt.ts', about: 'character-level GPT on Moby Dick' },
+  step: { file: './mlp-step.ts', about: 'time one training step of the 784-512-512-10 MLP at batch 128' },
 };
 
 const name = process.argv[2];
