@@ -36,6 +36,21 @@ test('LoraLinear: y = W x + b + s B A x, equal to the base while B = 0', () => {
   assert.is(rs.scaling, 3);
 });
 
+test('LoraLinear: dropout acts on the adapter path in training only', () => {
+  const lora = new LoraLinear(new Linear(6, 4, { seed: 1 }), { r: 2, alpha: 2, dropout: 0.5, rng: new nd.Rng(3) });
+  normal(lora.lora_B.weight, 0, 1, { seed: 4 });
+  const x = randomInput(6, [5, 6]);
+  lora.eval();
+  const y0 = lora.call(x);
+  assert.is(maxAbsDiff(lora.call(x), y0), 0);
+  lora.train();
+  const y1 = lora.call(x);
+  assert.ok(maxAbsDiff(y1, y0) > 1e-4, 'dropout did nothing in training mode');
+  // the base path is untouched: with B = 0 training-mode output equals the base layer
+  normal(lora.lora_B.weight, 0, 0, { seed: 4 });
+  assert.is(maxAbsDiff(lora.call(x), lora.base_layer.call(x)), 0);
+});
+
 test('LoraLinear: merge() folds s B A into W and unmerge() restores it', () => {
   const base = new Linear(8, 5, { seed: 4 });
   const w0 = nd.copy(base.weight.data);
