@@ -118,6 +118,9 @@ export interface Backend {
    * `dweight` / `dbias` summed over rows (null when `weight` is null / `withBias` is false).
    */
   layerNormBackward?(g: NDArray, x: NDArray, weight: NDArray | null, withBias: boolean, mean: NDArray, rstd: NDArray): LayerNormGrads;
+
+  /** `g * gelu'(x)` elementwise (x and g have the same shape and float dtype): GELU's backward in one pass. */
+  geluBackward?(x: NDArray, g: NDArray, approximate: 'tanh' | 'none'): NDArray;
 }
 
 /** What a fused layer norm returns (see `Backend.layerNorm`). */

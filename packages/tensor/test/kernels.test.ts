@@ -276,7 +276,7 @@ test('strided copies (toTyped, toFloat64Array, astype) match element-by-element 
 });
 
 test('fused layerNorm and layerNormBackward equal the composed fallback of backends without them', () => {
-  nd.registerBackend('js-unfused', { ...nd.jsBackend, name: 'js-unfused', layerNorm: undefined, layerNormBackward: undefined, softmax: undefined });
+  nd.registerBackend('js-unfused', { ...nd.jsBackend, name: 'js-unfused', layerNorm: undefined, layerNormBackward: undefined, softmax: undefined, geluBackward: undefined });
   fc.assert(
     fc.property(shapeArb, fc.integer({ min: 1, max: 2 }), fc.constantFrom('float32', 'float64'), fc.nat(1000), fc.boolean(), (shape, k0, dtype, seed, affine) => {
       const k = Math.min(k0, shape.length);
@@ -307,6 +307,26 @@ test('fused layerNorm and layerNormBackward equal the composed fallback of backe
       close('dx', back.dx, refBack.dx);
       close('dweight', back.dweight, refBack.dweight);
       close('dbias', back.dbias, refBack.dbias);
+    }),
+    params(100),
+  );
+});
+
+test('fused geluBackward equals the composed derivative (tanh and exact), on strided views', () => {
+  nd.registerBackend('js-unfused', { ...nd.jsBackend, name: 'js-unfused', layerNorm: undefined, layerNormBackward: undefined, softmax: undefined, geluBackward: undefined });
+  fc.assert(
+    fc.property(shapeArb, fc.constantFrom('tanh', 'none'), fc.constantFrom('float32', 'float64'), fc.nat(1000), (shape, approximate, dtype, seed) => {
+      const x = stridedView(shape, seed, dtype, false);
+      const g = stridedView(shape, seed + 1, dtype, false);
+      const fused = nd.geluBackward(x, g, approximate);
+      const ref = nd.withBackend('js-unfused', () => nd.geluBackward(x, g, approximate));
+      assert.is(fused.dtype, dtype);
+      const tol = dtype === 'float32' ? 1e-6 : 1e-14;
+      for (let i = 0; i < ref.size; i++) {
+        const a = fused.data[i]!;
+        const b = ref.data[i]!;
+        if (!(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)) * 4)) assert.unreachable(`gelu'(${approximate}) element ${i}: fused ${a}, composed ${b}`);
+      }
     }),
     params(100),
   );

@@ -3,7 +3,7 @@
  * rule itself can be differentiated (higher-order gradients).
  */
 import * as nd from '@tsgrad/tensor';
-import { record } from '../graph.ts';
+import { isGradEnabled, record } from '../graph.ts';
 import { constant, type Tensor } from '../tensor.ts';
 
 /** -x. */
@@ -79,6 +79,8 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
  */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   return record(`gelu(${approximate})`, nd.gelu(x.data, approximate), [x], (g) => {
+    // Plain backward: one fused pass. Recorded backward (createGraph): the tensor ops below.
+    if (!isGradEnabled()) return [constant(nd.geluBackward(x.data, g.data, approximate))];
     if (approximate === 'none') {
       const cdf = x.div(Math.SQRT2).erf().add(1).mul(0.5);
       const pdf = x.mul(x).mul(-0.5).exp().div(Math.sqrt(2 * Math.PI));

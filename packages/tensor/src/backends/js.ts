@@ -11,7 +11,7 @@ import { allocate, type DType, type TypedArray } from '../dtype.ts';
 import { NDArray } from '../ndarray.ts';
 import { contiguousStrides, sizeOf } from '../shape.ts';
 import { stridedRows } from '../strided.ts';
-import { erf, geluErf, geluTanh, sigmoid } from '../special.ts';
+import { erf, geluErf, geluErfGrad, geluTanh, geluTanhGrad, sigmoid } from '../special.ts';
 import { layerNorm, layerNormBackward } from './layer-norm-kernel.ts';
 import { matmulStrided, newScratch } from './matmul-kernel.ts';
 import { parallelMatmul, type StridedBatch } from './matmul-pool.ts';
@@ -104,17 +104,59 @@ const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
 };
 
 function unary(op: UnaryOp, x: NDArray, outDtype: DType): NDArray {
-  const f = UNARY[op];
   const out = allocate(outDtype, x.size);
   const src = x.data;
-  const pos = positions(x);
-  if (pos === null) {
-    const o = x.offset;
-    for (let i = 0; i < out.length; i++) out[i] = f(src[o + i]!);
-  } else {
-    for (let i = 0; i < out.length; i++) out[i] = f(src[pos[i]!]!);
+  const { length, count, step, start } = stridedRows(x.shape, [x]);
+  const s = step[0]!;
+  const rows = start[0]!;
+  // The most frequent ops of training get their own loop, so the engine does not call a
+  // closure per element; the rest share one loop over the UNARY table.
+  const f = outDtype === 'bool' ? (v: number) => (UNARY[op](v) ? 1 : 0) : UNARY[op];
+  const kind = outDtype === 'bool' ? '' : op;
+  for (let r = 0, o = 0; r < count; r++) {
+    let q = rows[r]!;
+    switch (kind) {
+      case 'neg':
+        for (let j = 0; j < length; j++, q += s) out[o++] = -src[q]!;
+        break;
+      case 'exp':
+        for (let j = 0; j < length; j++, q += s) out[o++] = Math.exp(src[q]!);
+        break;
+      case 'relu':
+        for (let j = 0; j < length; j++, q += s) {
+          const v = src[q]!;
+          out[o++] = v <= 0 ? 0 : v; // NaN propagates, as in maximum(x, 0)
+        }
+        break;
+      case 'gelu':
+        for (let j = 0; j < length; j++, q += s) out[o++] = geluTanh(src[q]!);
+        break;
+      case 'tanh':
+        for (let j = 0; j < length; j++, q += s) out[o++] = Math.tanh(src[q]!);
+        break;
+      default:
+        for (let j = 0; j < length; j++, q += s) out[o++] = f(src[q]!);
+    }
   }
   return new NDArray(out, x.shape, undefined, 0, outDtype);
+}
+
+/** `g * gelu'(x)`, the backward of GELU in one pass (see special.ts for the derivatives). */
+function geluBackward(x: NDArray, g: NDArray, approximate: 'tanh' | 'none'): NDArray {
+  const dtype: DType = x.dtype === 'float64' ? 'float64' : 'float32';
+  const out = allocate(dtype, x.size);
+  const { length, count, step, start } = stridedRows(x.shape, [x, g]);
+  const xd = x.data;
+  const gd = g.data;
+  const sx = step[0]!;
+  const sg = step[1]!;
+  for (let r = 0, o = 0; r < count; r++) {
+    let p = start[0]![r]!;
+    let q = start[1]![r]!;
+    if (approximate === 'tanh') for (let j = 0; j < length; j++, p += sx, q += sg) out[o++] = gd[q]! * geluTanhGrad(xd[p]!);
+    else for (let j = 0; j < length; j++, p += sx, q += sg) out[o++] = gd[q]! * geluErfGrad(xd[p]!);
+  }
+  return new NDArray(out, x.shape, undefined, 0, dtype);
 }
 
 function binary(op: BinaryOp, a: NDArray, b: NDArray, outDtype: DType): NDArray {
@@ -538,5 +580,6 @@ export const jsBackend: Backend = {
   softmax,
   layerNorm,
   layerNormBackward,
+  geluBackward,
 };
 
