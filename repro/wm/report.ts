@@ -273,7 +273,7 @@ function claims(m: Metrics): { held: Verdict; text: string }[] {
       `while its pairwise test-loss barrier is ${f(m.ste.barrier.loss.test.maxGapToLinear)} (WM ${f(bWm)}). ` +
       `The STE permutation maps ${pct(m.permAgreement.steWm)} of the hidden units as WM's does (AM: ${pct(m.permAgreement.amWm)}); ` +
       `theta~ starts at theta_A and ends ${f(m.steRuns.ab.drift, 2)} away from it (||A - B|| = ${f(m.l2.before, 2)}) after ${m.steRuns.ab.steps} steps, ` +
-      "so its warm-started WM projection stays near WM's answer. " +
+      "yet its WM projection keeps most of WM's unit assignments, and so its alignment of the large singular directions. " +
       'Criterion: R_STE(0.3) below half of R_WM(0.3).',
   });
   const t = m.threeModel;
