@@ -52,14 +52,7 @@ export function interpolate(
   if (net === undefined) throw new Error('interpolate: modelA is a state dict, so pass opts.net to evaluate with');
   const a = isNet(modelA) ? modelA.stateDict({ clone: true }) : stateDictOf(modelA);
   const b = isNet(modelB) ? modelB.stateDict({ clone: true }) : stateDictOf(modelB);
-  const out: InterpolationCurve = {
-    lambdas: lam,
-    trainLoss: [],
-    testLoss: [],
-    trainAcc: [],
-    testAcc: [],
-    barrier: undefined as unknown as BarrierSet,
-  };
+  const out: Omit<InterpolationCurve, 'barrier'> = { lambdas: lam, trainLoss: [], testLoss: [], trainAcc: [], testAcc: [] };
   lam.forEach((l, i) => {
     const { tr, te } = withWeights(net, lerpStateDicts(l, a, b), () => ({
       tr: evaluate(net, opts.train),
@@ -71,11 +64,13 @@ export function interpolate(
     out.testAcc.push(te.acc);
     opts.onPoint?.(i, l);
   });
-  out.barrier = curveBarriers(out);
-  return out;
+  return { ...out, barrier: curveBarriers(out) };
 }
 
-/** The three barrier definitions for each of the four curves. */
+/**
+ * The three barrier definitions for each of the four curves.
+ * @example curveBarriers(curve).acc.test.midpoint;
+ */
 export function curveBarriers(c: Omit<InterpolationCurve, 'barrier'>): BarrierSet {
   return {
     loss: { train: barriers(c.lambdas, c.trainLoss), test: barriers(c.lambdas, c.testLoss) },

@@ -37,7 +37,10 @@ export interface Evaluation {
   count: number;
 }
 
-/** Summed cross-entropy (float64, log-sum-exp) and correct count of logits [..., C] against targets. */
+/**
+ * Summed cross-entropy (float64, log-sum-exp) and correct count of logits [..., C] against targets.
+ * @example const { lossSum, correct, count } = crossEntropySums(logits, labels);
+ */
 export function crossEntropySums(logits: NDArray, target: NDArray): { lossSum: number; correct: number; count: number } {
   const c = logits.shape[logits.ndim - 1]!;
   const rows = logits.size / c;
@@ -112,7 +115,10 @@ export function withWeights<T>(net: Net, params: StateDict, fn: () => T): T {
   }
 }
 
-/** Splits features [N, ...] and int32 labels [N] into consecutive minibatches (the last may be short). */
+/**
+ * Splits features [N, ...] and int32 labels [N] into consecutive minibatches (the last may be short).
+ * @example const test = toBatches(images, labels, 1000);
+ */
 export function toBatches(x: NDArray, y: NDArray, batchSize: number): Batch[] {
   const n = x.shape[0]!;
   if (y.shape[0] !== n) throw new Error(`toBatches: inputs [${x.shape.join(', ')}] and targets [${y.shape.join(', ')}] disagree`);

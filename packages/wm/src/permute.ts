@@ -5,7 +5,10 @@ import { NDArray, Rng } from '@tsgrad/tensor';
 import { takeAxisInto } from './dense.ts';
 import { axisEntry, permSizes, type Permutation, type PermutationSpec, type StateDict } from './spec.ts';
 
-/** Throws unless `p` is a permutation of 0..n-1. */
+/**
+ * Throws unless `p` is a permutation of 0..n-1.
+ * @example checkIsPermutation(Int32Array.from([1, 0, 2]), 3, 'mine');
+ */
 export function checkIsPermutation(p: Int32Array, n: number, what: string): void {
   if (p.length !== n) throw new Error(`${what}: length ${p.length}, expected ${n}`);
   const seen = new Uint8Array(n);
@@ -19,6 +22,7 @@ export function checkIsPermutation(p: Int32Array, n: number, what: string): void
 /**
  * One parameter with every permuted axis gathered (`except` skips one axis): git-re-basin's
  * `get_permuted_param`. Returns a new contiguous array of the same dtype.
+ * @example const w = getPermutedParam(spec, perm, 'layers.1.weight', sd); // rows and columns permuted
  */
 export function getPermutedParam(
   spec: PermutationSpec,
@@ -76,7 +80,10 @@ export function applyPermutation(spec: PermutationSpec, perm: Permutation, param
   return out;
 }
 
-/** The identity permutation for every id of the spec (sizes from `params`). */
+/**
+ * The identity permutation for every id of the spec (sizes from `params`).
+ * @example const id = identityPermutation(spec, sd); // applyPermutation(spec, id, sd) equals sd
+ */
 export function identityPermutation(spec: PermutationSpec, params: StateDict): Permutation {
   const out: Permutation = {};
   for (const [id, n] of Object.entries(permSizes(spec, params))) out[id] = Int32Array.from({ length: n }, (_, i) => i);
@@ -86,6 +93,7 @@ export function identityPermutation(spec: PermutationSpec, params: StateDict): P
 /**
  * A uniformly random permutation for every id, from `seed` (ids in sorted order, so the result
  * does not depend on how the spec was built).
+ * @example const control = applyPermutation(spec, randomPermutation(spec, sdB, 1), sdB);
  */
 export function randomPermutation(spec: PermutationSpec, params: StateDict, seed: number): Permutation {
   const rng = new Rng(seed);
@@ -95,7 +103,10 @@ export function randomPermutation(spec: PermutationSpec, params: StateDict, seed
   return out;
 }
 
-/** The inverse: `applyPermutation(spec, invertPermutation(p), applyPermutation(spec, p, x))` is x. */
+/**
+ * The inverse: `applyPermutation(spec, invertPermutation(p), applyPermutation(spec, p, x))` is x.
+ * @example invertPermutation({ P: Int32Array.from([2, 0, 1]) }); // { P: [1, 2, 0] }
+ */
 export function invertPermutation(perm: Permutation): Permutation {
   const out: Permutation = {};
   for (const [id, p] of Object.entries(perm)) {
@@ -109,6 +120,7 @@ export function invertPermutation(perm: Permutation): Permutation {
 /**
  * The permutation equal to applying `first`, then `second`:
  * `apply(compose(first, second), x) = apply(second, apply(first, x))`, i.e. c[i] = first[second[i]].
+ * @example const both = composePermutations(wmPerm, randomPermutation(spec, sd, 0));
  */
 export function composePermutations(first: Permutation, second: Permutation): Permutation {
   const out: Permutation = {};
@@ -122,7 +134,10 @@ export function composePermutations(first: Permutation, second: Permutation): Pe
   return out;
 }
 
-/** A deep copy of a permutation. */
+/**
+ * A deep copy of a permutation.
+ * @example const saved = clonePermutation(result.perm);
+ */
 export function clonePermutation(perm: Permutation): Permutation {
   const out: Permutation = {};
   for (const [id, p] of Object.entries(perm)) out[id] = p.slice();

@@ -40,7 +40,10 @@ export interface PermutationSpec {
   readonly permToAxes: Readonly<Record<string, readonly PermAxis[]>>;
 }
 
-/** Reads an axis entry as (id, group), or null. */
+/**
+ * Reads an axis entry as (id, group), or null.
+ * @example axisEntry('P0'); // { id: 'P0', group: 1 }
+ */
 export function axisEntry(entry: AxisPerm): { id: string; group: number } | null {
   if (entry === null) return null;
   if (typeof entry === 'string') return { id: entry, group: 1 };
@@ -121,7 +124,10 @@ export function permSizes(spec: PermutationSpec, params: StateDict): Record<stri
 /** Anything with a state dict: an nn `Module`, or a state dict itself. */
 export type HasStateDict = { stateDict(): StateDict } | StateDict;
 
-/** The state dict of a module, or the argument itself when it already is one. */
+/**
+ * The state dict of a module, or the argument itself when it already is one.
+ * @example stateDictOf(model); stateDictOf(sd) === sd;
+ */
 export function stateDictOf(m: HasStateDict): StateDict {
   const f = (m as { stateDict?: unknown }).stateDict;
   return typeof f === 'function' ? (m as { stateDict(): StateDict }).stateDict() : (m as StateDict);

@@ -31,7 +31,10 @@ export interface LayerSVD {
   vt: Float64Array;
 }
 
-/** The 2-D parameters of the spec (the weight matrices whose spectra are analysed), in spec order. */
+/**
+ * The 2-D parameters of the spec (the weight matrices whose spectra are analysed), in spec order.
+ * @example weightMatrixKeys(mlpPermutationSpec(sd), sd); // ['layers.0.weight', ...]
+ */
 export function weightMatrixKeys(spec: PermutationSpec, params: StateDict): string[] {
   return Object.keys(spec.axesToPerm).filter((k) => params[k] !== undefined && params[k]!.ndim === 2);
 }
@@ -57,7 +60,10 @@ export function layerSVDs(params: StateDict, keys: readonly string[]): Record<st
   return out;
 }
 
-/** Singular values (descending) of each given 2-D parameter. */
+/**
+ * Singular values (descending) of each given 2-D parameter.
+ * @example singularValues(sd, ['layers.0.weight'])['layers.0.weight']![0]; // sigma_max
+ */
 export function singularValues(params: StateDict, keys: readonly string[]): Record<string, Float64Array> {
   const out: Record<string, Float64Array> = {};
   for (const key of keys) {
@@ -68,7 +74,10 @@ export function singularValues(params: StateDict, keys: readonly string[]): Reco
   return out;
 }
 
-/** max over layers and indices of |sigma_a - sigma_b| (spectra of the same keys and lengths). */
+/**
+ * max over layers and indices of |sigma_a - sigma_b| (spectra of the same keys and lengths).
+ * @example maxAbsSpectrumDiff(singularValues(sdB, keys), singularValues(permutedB, keys)); // ~1e-14
+ */
 export function maxAbsSpectrumDiff(a: Record<string, Float64Array>, b: Record<string, Float64Array>): number {
   let m = 0;
   for (const [k, sa] of Object.entries(a)) {

@@ -100,7 +100,10 @@ export function l2Distance(a: StateDict, b: StateDict, keys?: readonly string[])
   return Math.sqrt(s);
 }
 
-/** Sum over float parameters of <a_k, b_k> (the weight-matching objective when b = pi(B)). */
+/**
+ * Sum over float parameters of <a_k, b_k> (the weight-matching objective when b = pi(B)).
+ * @example innerProduct(sdA, applyPermutation(spec, perm, sdB));
+ */
 export function innerProduct(a: StateDict, b: StateDict, keys?: readonly string[]): number {
   const all = sameKeys(a, b, 'innerProduct');
   let s = 0;
@@ -113,7 +116,10 @@ export function innerProduct(a: StateDict, b: StateDict, keys?: readonly string[
   return s;
 }
 
-/** A deep copy (new storage for every array). */
+/**
+ * A deep copy (new storage for every array).
+ * @example const snapshot = cloneStateDict(model.stateDict());
+ */
 export function cloneStateDict(sd: StateDict): StateDict {
   const out: StateDict = {};
   for (const [k, v] of Object.entries(sd)) out[k] = NDArray.fromTyped(v.toTyped(), v.shape, v.dtype);
