@@ -11,6 +11,9 @@
  * about one unit's time for the units workers are still on, and computes any that are
  * not done by then itself, so a worker that the OS has descheduled never stalls it.
  *
+ * On a machine whose cores are all busy the workers get no core of their own; the pool
+ * notices (the process's CPU time stops outgrowing wall time) and steps aside a while.
+ *
  * The pool is an optimisation only. Without worker_threads or SharedArrayBuffer, when
  * `TSGRAD_THREADS=1`, below `PARALLEL_MIN_FLOPS`, or after any worker error,
  * `parallelMatmul` returns false and the caller runs the single-threaded kernel, which
@@ -40,9 +43,14 @@ interface Pool {
  * Counters for tests and benchmarks: jobs run on the pool, units the workers did, and
  * units the main thread redid because a worker had not finished them in time.
  */
-export const matmulPoolStats = { jobs: 0, workerUnits: 0, redoneUnits: 0 };
+export const matmulPoolStats = { jobs: 0, workerUnits: 0, redoneUnits: 0, backoffs: 0 };
+
+/** `adaptive`: skip the pool for a while when its threads get no second core (see `trackParallelism`); tests turn it off. */
+export const matmulPoolOptions = { adaptive: true };
 
 let pool: Pool | null | undefined; // undefined: not tried yet; null: unavailable
+const BACKOFF_MS = 2000;
+const backoff = { until: 0, average: 2 }; // see trackParallelism
 let threadsOverride: number | null = null;
 const mainScratch = newScratch();
 const shared = { a: null as SharedArrayBuffer | null, b: null as SharedArrayBuffer | null, c: null as SharedArrayBuffer | null };
@@ -77,6 +85,8 @@ export function setMatmulThreads(threads: number | null): void {
 export function shutdownMatmulPool(): void {
   if (pool) for (const w of pool.workers) void w.terminate();
   pool = undefined;
+  backoff.until = 0;
+  backoff.average = 2;
 }
 
 /**
@@ -188,9 +198,12 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
   if (2 * batch * m * k * n < PARALLEL_MIN_FLOPS || m === 0 || n === 0) return false;
   const p = getPool();
   if (p === null || p.broken) return false;
+  if (matmulPoolOptions.adaptive && performance.now() < backoff.until) return false;
   const plan = makePlan(batch, m, k, n, p.workers.length + 1);
   const units = plan.batch * plan.rowBands * plan.colBands;
   if (units < 2) return false;
+  const jobStart = performance.now();
+  const cpuStart = process.cpuUsage();
 
   const ctrlBuf = new SharedArrayBuffer((STATE + units) * 4);
   const ctrl = new Int32Array(ctrlBuf);
@@ -222,7 +235,8 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
   // ourselves: a worker descheduled by a busy machine (or one that failed) then costs
   // at most one unit of time, never a stall. A late worker only writes its own unit
   // of the shared C, which is then simply not read.
-  const unitMs = mine > 0 ? (performance.now() - started) / mine : 1;
+  const mainMs = performance.now() - started;
+  const unitMs = mine > 0 ? mainMs / mine : 1;
   const deadline = performance.now() + unitMs;
   for (;;) {
     const done = Atomics.load(ctrl, DONE);
@@ -245,7 +259,27 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
     p.broken = true;
     for (const w of p.workers) void w.terminate();
   }
+  const cpu = process.cpuUsage(cpuStart);
+  trackParallelism((cpu.user + cpu.system) / 1000, performance.now() - jobStart);
   return true;
+}
+
+/**
+ * When every core is already busy (other processes, or other tsgrad processes each with
+ * their own pool), the workers get no core of their own: the threads take turns, a job
+ * takes as long as on one thread, plus the copies. That shows in the process's CPU time
+ * over the job's wall time (about 2 with a worker really running beside the main thread,
+ * about 1 when they take turns). When its running average drops below 1.3 the pool is
+ * skipped for `BACKOFF_MS`, then tried again.
+ */
+function trackParallelism(cpuMs: number, wallMs: number): void {
+  if (!(wallMs > 0)) return;
+  backoff.average = 0.7 * backoff.average + 0.3 * (cpuMs / wallMs);
+  if (backoff.average < 1.3) {
+    backoff.until = performance.now() + BACKOFF_MS;
+    backoff.average = 1.6; // a few shared-core jobs in a row back off again
+    matmulPoolStats.backoffs++;
+  }
 }
 
 /** Copies unit u's block of C from the workers' shared output into `out`. */
