@@ -1,6 +1,7 @@
 /**
  * Normalisation layers over the trailing axes: LayerNorm (Ba et al. 2016) and
- * RMSNorm (Zhang & Sennrich 2019), composed from differentiable tensor ops.
+ * RMSNorm (Zhang & Sennrich 2019). LayerNorm runs as autograd's fused `layerNorm`
+ * node; RMSNorm is composed from differentiable tensor ops.
  */
 import { layerNorm, Tensor } from '@tsgrad/autograd';
 import * as nd from '@tsgrad/tensor';
