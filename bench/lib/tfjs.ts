@@ -88,7 +88,8 @@ export function gptStep(init: Map<string, { shape: readonly number[]; data: Floa
     const p = init.get(name);
     if (!p) throw new Error(`TF.js GPT: no initial value for ${name}`);
     const t = tf.tensor(p.data, [...p.shape]);
-    return tf.variable(transpose ? t.transpose() : t, true, name);
+    // unnamed: TF.js variable names are global to the engine, across backends
+    return tf.variable(transpose ? t.transpose() : t, true);
   };
   const linear = (prefix: string, bias = true) => ({ w: v(`${prefix}.weight`, true), b: bias ? v(`${prefix}.bias`) : null });
   const norm = (prefix: string) => ({ g: v(`${prefix}.weight`), b: v(`${prefix}.bias`) });
@@ -117,10 +118,15 @@ export function gptStep(init: Map<string, { shape: readonly number[]; data: Floa
   const ln = (x: tf.Tensor, p: { g: tf.Variable; b: tf.Variable }) => layerNorm(x, p.g, p.b);
   const gelu = (x: tf.Tensor) => x.mul(0.5).mul(tf.tanh(x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI))).add(1));
   const heads = (x: tf.Tensor) => x.reshape([B, T, H, D]).transpose([0, 2, 1, 3]);
+  // The wasm backend has no gradient kernel for gather (UnsortedSegmentSum), so there
+  // the embedding lookup is the equivalent one-hot matmul (17 MFLOP more per step).
+  const onWasm = tf.getBackend() === 'wasm';
+  const idsOneHot = tf.oneHot(tf.tensor1d(batch.ids, 'int32'), V);
+  const embed = () => (onWasm ? tf.matMul(idsOneHot, tok).reshape([B, T, C]) : tf.gather(tok, ids));
   const opt = tf.train.adam(3e-4);
   const loss = () =>
     tf.tidy(() => {
-      let x: tf.Tensor = tf.gather(tok, ids).add(pos); // [B, T, C]
+      let x: tf.Tensor = embed().add(pos); // [B, T, C]
       for (const blk of blocks) {
         const h = ln(x, blk.ln1).reshape([B * T, C]);
         const q = heads(dense(h, blk.q));
