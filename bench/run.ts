@@ -8,7 +8,7 @@
  * Usage: pnpm bench [--quick] [--only=matmul,ops,mlp,gpt] [--skip=js-pytorch,...] [--out=FILE]
  */
 import { execSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { getBackend, listBackends, matmulPoolReady, matmulPoolStats, matmulThreads, setBackend, setMatmulThreads } from '@tsgrad/tensor';
@@ -163,8 +163,19 @@ async function main(): Promise<void> {
     loadAfter: load1,
   };
   const tsgrad = { backend: getBackend().name, matmulThreads: matmulThreads(), pool: matmulPoolStats, commit: gitCommit() };
+  const peers = Object.fromEntries(
+    ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@jax-js/jax', 'js-pytorch'].map((name) => {
+      try {
+        const pkg = JSON.parse(readFileSync(join(import.meta.dirname, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
+        return [name, pkg.version];
+      } catch {
+        return [name, null];
+      }
+    }),
+  );
   mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, machine, tsgrad, rows, targets }, null, 2)}\n`);
+  writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, machine, tsgrad, peers, rows, targets }, null, 2)}\n`);
+  process.stdout.write(`\npeers: ${Object.entries(peers).map(([k, v]) => `${k} ${v}`).join(', ')}; tsgrad pool: ${JSON.stringify(matmulPoolStats)}`);
   process.stdout.write(`\nload average ${load0.map((l) => l.toFixed(2)).join(' ')} before, ${load1.map((l) => l.toFixed(2)).join(' ')} after; wrote ${outFile}\n`);
 }
 
