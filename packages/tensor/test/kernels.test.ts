@@ -334,4 +334,25 @@ test('fused geluBackward equals the composed derivative (tanh and exact), on str
   );
 });
 
+test('where and assign on strided and broadcast views match element-by-element reads and writes', () => {
+  fc.assert(
+    fc.property(shapeArb, fc.nat(1000), fc.boolean(), (shape, seed, broadcastB) => {
+      const a = stridedView(shape, seed, 'float64', false);
+      const b = broadcastB ? nd.scalar(0.25, 'float64').expand(shape) : stridedView(shape, seed + 1, 'float64', false);
+      const cond = nd.gt(stridedView(shape, seed + 2, 'float64', false), 0);
+      const got = nd.getBackend().where(cond.permute(Array.from(shape.keys())), a, b, 'float64');
+      const idx = allIndices(shape);
+      idx.forEach((ix, i) => assert.is(got.data[i], cond.get(...ix) ? a.get(...ix) : b.get(...ix)));
+      // assign writes through the destination's strides and leaves the rest of its storage alone
+      const dst = stridedView(shape, seed + 3, 'float64', false);
+      const before = Float64Array.from(dst.data);
+      nd.getBackend().assign(dst, a);
+      const touched = new Set(idx.map((ix) => dst.index(ix)));
+      idx.forEach((ix) => assert.is(dst.get(...ix), a.get(...ix)));
+      for (let p = 0; p < before.length; p++) if (!touched.has(p)) assert.is(dst.data[p], before[p]);
+    }),
+    params(100),
+  );
+});
+
 test.run();

@@ -1,10 +1,14 @@
 /**
  * The `js` reference backend: plain loops over typed arrays that a student can follow.
  *
- * Strided inputs are handled in one way throughout: `positions(x)` lists the storage
- * index of every element in row-major order (or returns null when the array is dense,
- * so element i sits at offset + i). Loops then read `data[pos[i]]`.
- * Sums accumulate in JS numbers (float64) even for float32 data.
+ * Strided inputs are walked row by row: `stridedRows` (../strided.ts) merges the axes
+ * that are contiguous in every operand and gives each row's start, and loops step
+ * through a row with a plain stride (a dense array is a single row). The older helper
+ * `positions(x)` lists the storage index of every element (null when x is dense); the
+ * binary op and the index ops still use it.
+ * Sums accumulate in JS numbers (float64) even for float32 data. The hot paths have
+ * their own files: the blocked matmul (matmul-kernel.ts, matmul-pool.ts) and the fused
+ * layer norm (layer-norm-kernel.ts).
  */
 import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.ts';
 import { allocate, type DType, type TypedArray } from '../dtype.ts';
@@ -252,12 +256,13 @@ function where(cond: NDArray, a: NDArray, b: NDArray, outDtype: DType): NDArray 
   const cd = cond.data;
   const ad = a.data;
   const bd = b.data;
-  const pc = positions(cond);
-  const pa = positions(a);
-  const pb = positions(b);
-  for (let i = 0; i < out.length; i++) {
-    const c = cd[pc === null ? cond.offset + i : pc[i]!];
-    out[i] = c ? ad[pa === null ? a.offset + i : pa[i]!]! : bd[pb === null ? b.offset + i : pb[i]!]!;
+  const { length, count, step, start } = stridedRows(a.shape, [cond, a, b]);
+  const [sc, sa, sb] = step as [number, number, number];
+  for (let r = 0, o = 0; r < count; r++) {
+    let pc = start[0]![r]!;
+    let pa = start[1]![r]!;
+    let pb = start[2]![r]!;
+    for (let j = 0; j < length; j++, pc += sc, pa += sa, pb += sb) out[o++] = cd[pc] ? ad[pa]! : bd[pb]!;
   }
   return new NDArray(out, a.shape, undefined, 0, outDtype);
 }
@@ -469,14 +474,16 @@ function cast(x: NDArray, dtype: DType): NDArray {
 }
 
 function assign(dst: NDArray, src: NDArray): void {
-  const pd = positions(dst);
-  const ps = positions(src);
   const dd = dst.data;
   const sd = src.data;
-  const intDst = dst.dtype === 'int32' || dst.dtype === 'bool';
-  for (let i = 0; i < dst.size; i++) {
-    const v = sd[ps === null ? src.offset + i : ps[i]!]!;
-    dd[pd === null ? dst.offset + i : pd[i]!] = intDst && dst.dtype === 'bool' ? (v ? 1 : 0) : v;
+  const toBool = dst.dtype === 'bool';
+  const { length, count, step, start } = stridedRows(dst.shape, [dst, src]);
+  const [sDst, sSrc] = step as [number, number];
+  for (let r = 0; r < count; r++) {
+    let pd = start[0]![r]!;
+    let ps = start[1]![r]!;
+    if (toBool) for (let j = 0; j < length; j++, pd += sDst, ps += sSrc) dd[pd] = sd[ps] ? 1 : 0;
+    else for (let j = 0; j < length; j++, pd += sDst, ps += sSrc) dd[pd] = sd[ps]!;
   }
 }
 
