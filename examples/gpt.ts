@@ -4,8 +4,8 @@
  * reports the validation loss next to the unigram entropy, samples text, and saves
  * the weights as safetensors. Prints how long it took.
  *
- * Options: --steps N (default 600), --batch N (16), --context N (64), --dmodel N (64),
- * --layers N (2), --heads N (4), --lr X (3e-3), --seed N (0), --out FILE (checkpoint path,
+ * Options: --steps N (default 1500), --batch N (16), --context N (64), --dmodel N (64),
+ * --layers N (2), --heads N (4), --lr X (6e-3), --seed N (0), --out FILE (checkpoint path,
  * default runs/gpt-moby-dick.safetensors), --metrics FILE.
  */
 import { mkdirSync } from 'node:fs';
@@ -35,7 +35,7 @@ function strArg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : fallback;
 }
-const steps = arg('steps', 600);
+const steps = arg('steps', 1500);
 const batchSize = arg('batch', 16);
 const contextLength = arg('context', 64);
 const seed = arg('seed', 0);
@@ -78,7 +78,7 @@ const sample = (prompt: string, n: number) => {
   return tok.decode(generated.data.toTyped() as Int32Array);
 };
 
-const optimizer = new AdamW(model.parameters(), { lr: arg('lr', 3e-3), weightDecay: 0.01, betas: [0.9, 0.99] });
+const optimizer = new AdamW(model.parameters(), { lr: arg('lr', 6e-3), weightDecay: 0.01, betas: [0.9, 0.99] });
 const batches = nextTokenBatches(train, { contextLength, batchSize, seed });
 const result = fit({
   model,
