@@ -197,6 +197,7 @@ test('parameter groups carry their own lr and weight decay; params without grad 
   close(values(b), [1 - 0.1 * 2]);
   close(values(c), [1]);
   assert.throws(() => new SGD([{ params: [a] }, { params: [a] }]), /appears twice/);
+  assert.throws(() => new Adam([]), /Adam: got an empty parameter list/);
   assert.throws(() => new SGD([a], { nesterov: true }), /Nesterov momentum requires a momentum/);
   assert.throws(() => new Adam([a], { betas: [1, 0.9] }), /invalid beta1/);
 });

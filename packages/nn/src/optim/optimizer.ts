@@ -84,6 +84,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   constructor(params: Iterable<Tensor> | Iterable<GroupSpec<H>>, defaults: H) {
     this.defaults = defaults;
     const list = [...(params as Iterable<Tensor | GroupSpec<H>>)];
+    if (list.length === 0) throw new Error(`${this.constructor.name}: got an empty parameter list`);
     const specs: GroupSpec<H>[] = list.length > 0 && isGroup(list[0]!) ? (list as GroupSpec<H>[]) : [{ params: list as Tensor[] } as unknown as GroupSpec<H>];
     const seen = new Set<Tensor>();
     this.paramGroups = specs.map((spec, gi) => {
