@@ -334,7 +334,7 @@ test('fused geluBackward equals the composed derivative (tanh and exact), on str
   );
 });
 
-test('where and assign on strided and broadcast views match element-by-element reads and writes', () => {
+test('binary, where and assign on strided and broadcast views match element-by-element reads and writes', () => {
   fc.assert(
     fc.property(shapeArb, fc.nat(1000), fc.boolean(), (shape, seed, broadcastB) => {
       const a = stridedView(shape, seed, 'float64', false);
@@ -343,6 +343,18 @@ test('where and assign on strided and broadcast views match element-by-element r
       const got = nd.getBackend().where(cond.permute(Array.from(shape.keys())), a, b, 'float64');
       const idx = allIndices(shape);
       idx.forEach((ix, i) => assert.is(got.data[i], cond.get(...ix) ? a.get(...ix) : b.get(...ix)));
+      // binary ops over the same layouts, arithmetic (spelled-out loops) and others
+      const sum = nd.getBackend().binary('add', a, b, 'float64');
+      const quo = nd.getBackend().binary('div', b, a, 'float64');
+      const big = nd.getBackend().binary('maximum', a, b, 'float64');
+      const gt = nd.getBackend().binary('gt', a, b, 'bool');
+      idx.forEach((ix, i) => {
+        const [x, y] = [a.get(...ix), b.get(...ix)];
+        assert.is(sum.data[i], x + y);
+        assert.is(quo.data[i], y / x);
+        assert.is(big.data[i], Math.max(x, y));
+        assert.is(gt.data[i], x > y ? 1 : 0);
+      });
       // assign writes through the destination's strides and leaves the rest of its storage alone
       const dst = stridedView(shape, seed + 3, 'float64', false);
       const before = Float64Array.from(dst.data);

@@ -5,7 +5,7 @@
  * that are contiguous in every operand and gives each row's start, and loops step
  * through a row with a plain stride (a dense array is a single row). The older helper
  * `positions(x)` lists the storage index of every element (null when x is dense); the
- * binary op and the index ops still use it.
+ * index ops still use it.
  * Sums accumulate in JS numbers (float64) even for float32 data. The hot paths have
  * their own files: the blocked matmul (matmul-kernel.ts, matmul-pool.ts) and the fused
  * layer norm (layer-norm-kernel.ts).
@@ -167,7 +167,6 @@ function binary(op: BinaryOp, a: NDArray, b: NDArray, outDtype: DType): NDArray 
   const out = allocate(outDtype, a.size);
   const ad = a.data;
   const bd = b.data;
-  const n = out.length;
   const arithmetic = outDtype !== 'bool' && (op === 'add' || op === 'sub' || op === 'mul' || op === 'div');
   // `x op scalar` (x * 2, x / count, x + eps) is frequent in training; the scalar
   // arrives broadcast to x's shape, so read it once instead of listing positions.
@@ -179,52 +178,32 @@ function binary(op: BinaryOp, a: NDArray, b: NDArray, outDtype: DType): NDArray 
     scalarLoop(op, out, bd, b.offset, ad[a.offset]!, true);
     return new NDArray(out, a.shape, undefined, 0, outDtype);
   }
-  const pa = positions(a);
-  const pb = positions(b);
-  // A bool result must be stored as 0/1 (true + true is true), so it skips the raw fast loops.
+  // A bool result must be stored as 0/1 (true + true is true), so it skips the spelled-out loops.
   const g = BINARY[op];
   const f = outDtype === 'bool' ? (x: number, y: number) => (g(x, y) ? 1 : 0) : g;
-  if (pa === null && pb === null && outDtype !== 'bool') {
-    const oa = a.offset;
-    const ob = b.offset;
-    // The four arithmetic ops are the hot path of training: spell their loops out
-    // so the engine does not call a closure per element.
-    switch (op) {
-      case 'add':
-        for (let i = 0; i < n; i++) out[i] = ad[oa + i]! + bd[ob + i]!;
-        break;
-      case 'sub':
-        for (let i = 0; i < n; i++) out[i] = ad[oa + i]! - bd[ob + i]!;
-        break;
-      case 'mul':
-        for (let i = 0; i < n; i++) out[i] = ad[oa + i]! * bd[ob + i]!;
-        break;
-      case 'div':
-        for (let i = 0; i < n; i++) out[i] = ad[oa + i]! / bd[ob + i]!;
-        break;
-      default:
-        for (let i = 0; i < n; i++) out[i] = f(ad[oa + i]!, bd[ob + i]!);
-    }
-  } else {
-    const oa = a.offset;
-    const ob = b.offset;
-    // Broadcast operands (bias rows, reduced statistics) come through here: spell
-    // out the arithmetic ops as above rather than calling a closure per element.
+  // Both operands are walked row by row (see strided.ts): dense operands form one row, a
+  // broadcast bias row restarts at each row. The four arithmetic ops, the hot path of
+  // training, are spelled out so the engine does not call a closure per element.
+  const { length, count, step, start } = stridedRows(a.shape, [a, b]);
+  const [sa, sb] = step as [number, number];
+  for (let r = 0, o = 0; r < count; r++) {
+    let pa = start[0]![r]!;
+    let pb = start[1]![r]!;
     switch (arithmetic ? op : '') {
       case 'add':
-        for (let i = 0; i < n; i++) out[i] = ad[pa === null ? oa + i : pa[i]!]! + bd[pb === null ? ob + i : pb[i]!]!;
+        for (let j = 0; j < length; j++, pa += sa, pb += sb) out[o++] = ad[pa]! + bd[pb]!;
         break;
       case 'sub':
-        for (let i = 0; i < n; i++) out[i] = ad[pa === null ? oa + i : pa[i]!]! - bd[pb === null ? ob + i : pb[i]!]!;
+        for (let j = 0; j < length; j++, pa += sa, pb += sb) out[o++] = ad[pa]! - bd[pb]!;
         break;
       case 'mul':
-        for (let i = 0; i < n; i++) out[i] = ad[pa === null ? oa + i : pa[i]!]! * bd[pb === null ? ob + i : pb[i]!]!;
+        for (let j = 0; j < length; j++, pa += sa, pb += sb) out[o++] = ad[pa]! * bd[pb]!;
         break;
       case 'div':
-        for (let i = 0; i < n; i++) out[i] = ad[pa === null ? oa + i : pa[i]!]! / bd[pb === null ? ob + i : pb[i]!]!;
+        for (let j = 0; j < length; j++, pa += sa, pb += sb) out[o++] = ad[pa]! / bd[pb]!;
         break;
       default:
-        for (let i = 0; i < n; i++) out[i] = f(ad[pa === null ? oa + i : pa[i]!]!, bd[pb === null ? ob + i : pb[i]!]!);
+        for (let j = 0; j < length; j++, pa += sa, pb += sb) out[o++] = f(ad[pa]!, bd[pb]!);
     }
   }
   return new NDArray(out, a.shape, undefined, 0, outDtype);
