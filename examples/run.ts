@@ -3,11 +3,13 @@
  *   mnist   784-512-512-512-10 MLP on the 8k/2k MNIST split (examples/mnist.ts)
  *   gpt     character-level GPT on Moby Dick (examples/gpt.ts)
  *   step    times one training step of the 784-512-512-10 MLP at batch 128 (examples/mlp-step.ts)
+ *   fit     fits sin(3x) with a tiny network and plain autograd (examples/fit.ts)
  */
 const EXAMPLES: Record<string, { file: string; about: string }> = {
   mnist: { file: './mnist.ts', about: '784-512-512-512-10 MLP on the 8k/2k MNIST split' },
   gpt: { file: './gpt.ts', about: 'character-level GPT on Moby Dick' },
   step: { file: './mlp-step.ts', about: 'time one training step of the 784-512-512-10 MLP at batch 128' },
+  fit: { file: './fit.ts', about: 'fit sin(3x) with a tiny network and plain autograd' },
 };
 
 const name = process.argv[2];

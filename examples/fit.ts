@@ -1,6 +1,6 @@
 /**
- * `pnpm start`: the main job. It runs every registered reproduction with its quick
- * preset (see repro/cli.ts) when they exist; before that, a small autograd demo.
+ * `pnpm example fit`: the smallest end-to-end use of autograd — a 1-32-1 tanh network
+ * fitted to sin(3x) with hand-written gradient descent, no nn package involved.
  */
 import { randn, tensor, noGrad, type Tensor } from '@tsgrad/autograd';
 
