@@ -252,16 +252,20 @@ export interface Operands {
   c: Float32Array | Float64Array;
 }
 
-/** Computes unit `u` of a plan: C[bi, rows, cols] = A[bi, rows, :] B[bi, :, cols]. */
-export function runUnit(plan: Plan, ops: Operands, u: number, scratch: MatmulScratch): void {
+/** The block of C that unit `u` covers: batch item, first row and column, and its size. */
+export function unitBlock(plan: Plan, u: number): { bi: number; i0: number; j0: number; rows: number; cols: number } {
   const perBatch = plan.rowBands * plan.colBands;
   const bi = Math.floor(u / perBatch);
   const rb = Math.floor((u % perBatch) / plan.colBands);
   const cb = u % plan.colBands;
   const i0 = rb * plan.rowBand;
   const j0 = cb * plan.colBand;
-  const rows = Math.min(plan.rowBand, plan.m - i0);
-  const cols = Math.min(plan.colBand, plan.n - j0);
+  return { bi, i0, j0, rows: Math.min(plan.rowBand, plan.m - i0), cols: Math.min(plan.colBand, plan.n - j0) };
+}
+
+/** Computes unit `u` of a plan: C[bi, rows, cols] = A[bi, rows, :] B[bi, :, cols]. */
+export function runUnit(plan: Plan, ops: Operands, u: number, scratch: MatmulScratch): void {
+  const { bi, i0, j0, rows, cols } = unitBlock(plan, u);
   const { a, b } = ops;
   matmulStrided(
     { data: a.data, offset: a.offset + bi * a.batchStride + i0 * a.rowStride, rowStride: a.rowStride, colStride: a.colStride },
@@ -309,7 +313,7 @@ function workerMain(): void {
  * (`__name` is the helper esbuild/tsx inserts to keep function names; here a no-op.)
  */
 export function workerSource(): string {
-  const fns = { packA, packB, microKernel4x4, addTile, matmulStrided, newScratch, runUnit };
+  const fns = { packA, packB, microKernel4x4, addTile, matmulStrided, newScratch, unitBlock, runUnit };
   return [
     '"use strict";',
     'var __name = (f) => f;',

@@ -20,7 +20,7 @@
  * gives bitwise the same numbers (each unit runs the same code on the same values).
  * Workers are `unref`'d, so they never keep a process alive.
  */
-import { DONE, FAILED, MC, NEXT, newScratch, NR, runUnit, STATE, workerSource, type Operands, type Plan, type StridedBatch } from './matmul-kernel.ts';
+import { DONE, FAILED, MC, NEXT, newScratch, NR, runUnit, STATE, unitBlock, workerSource, type Operands, type Plan, type StridedBatch } from './matmul-kernel.ts';
 
 export type { StridedBatch } from './matmul-kernel.ts';
 
@@ -53,7 +53,7 @@ const BACKOFF_MS = 2000;
 const backoff = { until: 0, average: 2 }; // see trackParallelism
 let threadsOverride: number | null = null;
 const mainScratch = newScratch();
-const shared = { a: null as SharedArrayBuffer | null, b: null as SharedArrayBuffer | null, c: null as SharedArrayBuffer | null };
+const shared = { a: null as SharedArrayBuffer | null, b: null as SharedArrayBuffer | null };
 
 /** Number of threads (main included) large products use: `TSGRAD_THREADS`, else the core count. */
 export function matmulThreads(): number {
@@ -152,7 +152,7 @@ function getPool(): Pool | null {
 }
 
 /** A SharedArrayBuffer of at least `bytes`, reused between calls. */
-function sharedBuffer(slot: 'a' | 'b' | 'c', bytes: number): SharedArrayBuffer {
+function sharedBuffer(slot: 'a' | 'b', bytes: number): SharedArrayBuffer {
   const cur = shared[slot];
   if (cur && cur.byteLength >= bytes) return cur;
   const buf = new SharedArrayBuffer(Math.max(bytes, cur ? cur.byteLength * 2 : 0));
@@ -207,7 +207,9 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
 
   const ctrlBuf = new SharedArrayBuffer((STATE + units) * 4);
   const ctrl = new Int32Array(ctrlBuf);
-  const cShared = out instanceof Float32Array ? new Float32Array(sharedBuffer('c', out.length * 4), 0, out.length) : new Float64Array(sharedBuffer('c', out.length * 8), 0, out.length);
+  // C gets a fresh buffer per job: with two or more workers, one still finishing a unit
+  // of an earlier job (see the bounded wait below) must not write into this job's C.
+  const cShared = out instanceof Float32Array ? new Float32Array(new SharedArrayBuffer(out.length * 4)) : new Float64Array(new SharedArrayBuffer(out.length * 8));
   const workerOps: Operands = {
     a: shareBatch('a', a, a.batchStride === 0 ? 1 : batch, m, k),
     b: shareBatch('b', b, b.batchStride === 0 ? 1 : batch, k, n),
@@ -284,14 +286,7 @@ function trackParallelism(cpuMs: number, wallMs: number): void {
 
 /** Copies unit u's block of C from the workers' shared output into `out`. */
 function copyUnit(plan: Plan, u: number, from: Float32Array | Float64Array, out: Float32Array | Float64Array): void {
-  const perBatch = plan.rowBands * plan.colBands;
-  const bi = Math.floor(u / perBatch);
-  const rb = Math.floor((u % perBatch) / plan.colBands);
-  const cb = u % plan.colBands;
-  const i0 = rb * plan.rowBand;
-  const j0 = cb * plan.colBand;
-  const rows = Math.min(plan.rowBand, plan.m - i0);
-  const cols = Math.min(plan.colBand, plan.n - j0);
+  const { bi, i0, j0, rows, cols } = unitBlock(plan, u);
   for (let i = 0; i < rows; i++) {
     const start = bi * plan.m * plan.n + (i0 + i) * plan.n + j0;
     out.set(from.subarray(start, start + cols), start);
