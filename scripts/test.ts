@@ -21,7 +21,7 @@ let skipped = 0;
 const failures: string[] = [];
 for (const { name: pkg, dir } of suites) {
   const started = Date.now();
-  const run = spawnSync(process.execPath, [join(root, 'node_modules/uvu/bin.js'), '-r', 'tsx', dir], {
+  const run = spawnSync(process.execPath, [join(root, 'node_modules/uvu/bin.js'), '-r', 'tsx', dir, '\\.test\\.ts$'], {
     cwd: root,
     env: { ...process.env, NODE_DISABLE_COLORS: '1', FORCE_COLOR: '0' },
     encoding: 'utf8',
