@@ -95,11 +95,19 @@ export class Tensor {
   /**
    * Backpropagates from this tensor, accumulating into the `.grad` of every leaf that
    * requires a gradient. A non-scalar needs `gradOutput` (the vector in the VJP).
-   * `createGraph: true` records the backward pass too, for higher-order gradients.
+   * `createGraph: true` records the backward pass too, for higher-order gradients;
+   * the options may come alone (`loss.backward({ createGraph: true })`) or after the
+   * gradient (`y.backward(g, { retainGraph: true })`).
    * @example loss.backward(); w.grad
    */
-  backward(gradOutput?: Tensor, options: BackwardOptions = {}): void {
-    runBackward([this], gradOutput ? [gradOutput] : undefined, options);
+  backward(options?: BackwardOptions): void;
+  backward(gradOutput?: Tensor, options?: BackwardOptions): void;
+  backward(first?: Tensor | BackwardOptions, options: BackwardOptions = {}): void {
+    if (first instanceof Tensor || first === undefined) {
+      runBackward([this], first ? [first] : undefined, options);
+    } else {
+      runBackward([this], undefined, first);
+    }
   }
 
   // ---------------------------------------------------------------- reading

@@ -285,4 +285,18 @@ test('backward with createGraph: x.grad can itself be differentiated', () => {
   assert.equal([...h!.data.toFloat64Array()], [9, -3]);
 });
 
+test('backward accepts the options alone, as backward({ createGraph: true })', () => {
+  const x = f64([2, -1], [2]);
+  x.pow(3).sum().backward({ createGraph: true });
+  const g = x.grad!;
+  assert.ok(g.requiresGrad, 'options given alone are honoured');
+  assert.equal([...g.data.toFloat64Array()], [12, 3]);
+  const [h] = gradients(g.sum(), [x]);
+  assert.equal([...h!.data.toFloat64Array()], [12, -6]);
+  const y = x.mul(2);
+  y.backward(f64([1, 1], [2]), { retainGraph: true });
+  y.backward(f64([1, 1], [2]));
+  assert.throws(() => y.backward(f64([1, 1], [2])), /second time/);
+});
+
 test.run();
