@@ -191,6 +191,52 @@ if (maybeGpu) {
     assertMatches(gpu().unary('round', x, 'float32'), js.unary('round', x, 'float32'), 'round');
   });
 
+  test('specials: GL-sensitive cases (NaN/Infinity, pow edge cases, tiny and huge arguments)', () => {
+    const f32 = (v: number[]) => NDArray.fromTyped(Float32Array.from(v), [v.length]);
+    // pow: every ECMAScript special case, with magnitudes small enough that GL runs it as a kernel
+    const bases = [0, -0, 0.5, -0.5, 1, -1, 1.5, -1.5, 2, -2, 3, -3, Infinity, -Infinity, NaN];
+    const exps = [0, -0, 1, -1, 2, -2, 3, -3, 0.5, -0.5, 2.5, -1.5, Infinity, -Infinity, NaN];
+    const u = f32(bases.flatMap((b) => exps.map(() => b)));
+    const w = f32(bases.flatMap(() => exps));
+    const before = notices.length;
+    const got = gpu().binary('pow', u, w, 'float32');
+    assert.is(notices.slice(before).filter((m) => m.includes('binary pow')).length, 0, 'small pow runs as a kernel');
+    assertMatches(got, js.binary('pow', u, w, 'float32'), 'pow specials', 1e-6);
+    // signed zeros must survive: compare the signs too
+    const gs = got.toFloat64Array();
+    const ws = js.binary('pow', u, w, 'float32').toFloat64Array();
+    gs.forEach((v, i) => assert.ok(v !== 0 || Object.is(v, ws[i]), `pow(${u.toFloat64Array()[i]}, ${w.toFloat64Array()[i]}) is ${Object.is(v, -0) ? '-0' : v}, js gives ${ws[i]}`));
+    // large results and exponents must match too (on GL they go to js)
+    const big = f32([1e30, 3, 1.5, -2, 10]);
+    const bigExp = f32([1, 50, 100, 7, 30]);
+    assertMatches(gpu().binary('pow', big, bigExp, 'float32'), js.binary('pow', big, bigExp, 'float32'), 'pow large', 1e-6);
+    // unary ops whose GLSL forms overflow, drop NaN or lose relative accuracy near 0
+    const x = f32([NaN, Infinity, -Infinity, 0, -0, 3e38, -3e38, 50, -50, 100, 1e-30, -1e-30, 1e-5, -1e-5, 0.04, -0.04, 0.3, 2]);
+    for (const op of ['relu', 'tanh', 'gelu', 'expm1', 'log1p', 'sigmoid', 'sign'] as UnaryOp[]) {
+      assertMatches(gpu().unary(op, x, 'float32'), js.unary(op, x, 'float32'), `unary ${op} specials`, 1e-5);
+    }
+    for (const op of ['isnan', 'isfinite', 'logicalNot'] as UnaryOp[]) {
+      assertMatches(gpu().unary(op, x, 'bool'), js.unary(op, x, 'bool'), `unary ${op} specials`);
+    }
+    // sin/cos of huge arguments, and subnormal inputs (GL flushes those to zero)
+    const huge = f32([1e30, -3e38, 12345678, 1e5, 0.5]);
+    for (const op of ['sin', 'cos'] as UnaryOp[]) assertMatches(gpu().unary(op, huge, 'float32'), js.unary(op, huge, 'float32'), `${op} huge`, 1e-5, 1e-6);
+    const tiny = f32([1e-40, -1e-40, 0, 1]);
+    assertMatches(gpu().unary('sign', tiny, 'float32'), js.unary('sign', tiny, 'float32'), 'sign subnormal');
+    assertMatches(gpu().binary('eq', tiny, f32([0, 0, 0, 0]), 'bool'), js.binary('eq', tiny, f32([0, 0, 0, 0]), 'bool'), 'eq subnormal');
+    assertMatches(gpu().cast(tiny, 'bool'), js.cast(tiny, 'bool'), 'cast subnormal to bool');
+    // max/min of rows that are all -Infinity/+Infinity, and NaN winning
+    const rows = NDArray.fromTyped(Float32Array.from([-Infinity, -Infinity, Infinity, Infinity, 1, NaN, -Infinity, 2]), [4, 2]);
+    for (const op of ['max', 'min'] as ReduceOp[]) {
+      for (const axes of [[1], [], [0, 1]]) assertMatches(gpu().reduce(op, rows, axes), js.reduce(op, rows, axes), `reduce ${op} axes [${axes}] of infinities`);
+    }
+    const info = gpuBackendInfo(gpu());
+    if (info.mode !== 'webasm' && info.mode !== 'cpu') {
+      assert.ok(info.delegatedCases.some((c) => c.includes('subnormal')), 'GL info lists the GL-only delegations');
+      assert.ok(info.fallbacks.some((c) => c.includes('subnormal')), 'GL subnormal inputs were delegated');
+    }
+  });
+
   const BINARY: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr'];
   const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
 

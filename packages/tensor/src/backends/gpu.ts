@@ -23,6 +23,14 @@
  *   unless its columns are already contiguous (x @ W^T), and a row count that is not a
  *   multiple of four is zero-padded on the host.
  *
+ * GL targets (GLSL ES 1.0) have no IEEE guarantees, so there: kernels never write Infinity as a
+ * literal (gpu.js turns it into 3.4e38; NaN/Infinity come in as data), NaN checks are explicit
+ * (`v != v`, which the stack honours, unlike `v - v == 0`), pow decides every special case of
+ * Math.pow itself, tanh/expm1/log1p avoid overflow and cancellation, and three cases go to the
+ * `js` backend with the usual notice: subnormal inputs (flushed to zero), sin/cos beyond 2^16,
+ * and pow with |y| > 4 or |y log2 x| > 8 (GLSL pow drifts past 1e-6). Results that underflow
+ * into the subnormal range still come back as zero (an absolute error below 2^-126).
+ *
  * gpu.js has no in-place writes, so `assign`, `scatterAdd` and `indexAdd` compute the
  * new values in a kernel and copy them into the destination view on the host.
  * Scatters are turned into gathers: the host groups source positions by target
@@ -69,7 +77,7 @@ export interface GpuBackendInfo {
   simd: boolean | null;
   /** Primitives that run as gpu.js kernels for float32/bool data. */
   native: readonly string[];
-  /** Cases always handed to the `js` backend. */
+  /** Cases always handed to the `js` backend (on GL targets, including the GL-only ones). */
   delegatedCases: readonly string[];
   /** Fallbacks that actually happened in this process, as `op: reason`. */
   fallbacks: string[];
@@ -101,8 +109,70 @@ const DELEGATED_CASES = [
   'empty arrays (gpu.js cannot launch a kernel with no output)',
 ] as const;
 
+/** Cases handed to the `js` backend on GL targets only (webasm computes them natively). */
+const GL_DELEGATED_CASES = [
+  'float32 inputs holding subnormal values (GL arithmetic flushes them to zero)',
+  `sin/cos of finite |x| above ${2 ** 16} (GL argument reduction fails for large x)`,
+  'pow with |y| above 4 or |y log2 x| above 8 (GLSL pow, exp2(y log2 x) in float32, drifts past 1e-6 relative)',
+] as const;
+
 /** Float32 represents every integer below 2^24 exactly; kernel index arithmetic relies on it. */
 const EXACT_LIMIT = 2 ** 24;
+
+/**
+ * Largest |x| that GL sin/cos take. headless-gl here (ANGLE, software rendering) stays within 6e-8 of the js backend up to 1e7
+ * and is wrong by up to 2 from about 3e7; GPU drivers reduce arguments less carefully, so the
+ * bound is kept well below that.
+ */
+const TRIG_LIMIT = 65536;
+
+/**
+ * Bounds under which GL pow runs as a kernel: |y| <= 4 and |y log2 x| <= 8 (results within
+ * 2^-8..2^8). Measured on headless-gl here, the worst relative error against Math.pow was 5.7e-7;
+ * with |y| up to 16 it reached 1.5e-6, and with |y log2 x| = 100 (1e30^1) 1.1e-6.
+ */
+const POW_MAX_EXPONENT = 4;
+const POW_LIMIT = 8;
+
+/** Constants a GL kernel cannot write as literals (gpu.js turns `Infinity` into 3.4e38): NaN, +Infinity. */
+const GL_CONSTS = new Float32Array([NaN, Infinity]);
+
+/** Smallest positive normal float32; nonzero values below it in magnitude are subnormal. */
+const MIN_NORMAL = 2 ** -126;
+
+function hasSubnormal(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v !== 0 && v < MIN_NORMAL && v > -MIN_NORMAL) return true;
+  }
+  return false;
+}
+
+/**
+ * A bound on |y log2 |x|| over every finite, nonzero x in `xs` and finite y in `ys` (the log2 of
+ * the result's magnitude): GL pow's float32 exp2(y log2 x) has a relative error near that bound
+ * times 2^-24, so above {@link POW_LIMIT} the result could differ from Math.pow by more than 1e-6.
+ */
+function powMagnitude(xs: Float32Array, ys: Float32Array): number {
+  let lx = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const a = Math.abs(xs[i]!);
+    if (a !== 0 && a !== Infinity) {
+      const l = Math.abs(Math.log2(a));
+      if (l > lx) lx = l;
+    }
+  }
+  return lx === 0 ? 0 : lx * largestFinite(ys);
+}
+
+function largestFinite(values: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) {
+    const a = Math.abs(values[i]!);
+    if (a > m && a !== Infinity) m = a;
+  }
+  return m;
+}
 
 type KernelRun = ((...args: unknown[]) => unknown) & { destroy?: (removeCanvasReferences?: boolean) => void };
 
@@ -185,8 +255,53 @@ function erfSource(z: string): string {
   ].join('\n');
 }
 
-/** Kernel statements mapping `v` to the result of a unary op (ending in `return`). */
-function unarySource(op: UnaryOp): string {
+/** The largest finite float32; gpu.js writes `Infinity` into GLSL as this value, so kernels never name it. */
+const FLT_MAX = '3.4028234663852886e38';
+
+/**
+ * Kernel statements setting `th = tanh(z)` on GL targets. gpu.js's GLSL tanh is
+ * (e^2z - 1) / (e^2z + 1): NaN once e^2z overflows (z > 44) and no relative accuracy near 0
+ * (tanh(1e-30) came out 3e-8). float32 tanh rounds to +-1 beyond |z| = 9.01, and below 0.125
+ * the Taylor series to z^7 is exact to 1e-9 relative.
+ */
+function tanhSourceGl(z: string): string {
+  return [
+    `const tz = ${z};`,
+    'let th = tz;',
+    'if (tz > 10) { th = 1; } else { if (tz < -10) { th = -1; } else {',
+    '  if (Math.abs(tz) < 0.125) { const tz2 = tz * tz; th = tz * (1 + tz2 * (-0.3333333333333333 + tz2 * (0.13333333333333333 + tz2 * -0.05396825396825397))); }',
+    '  else { const te = Math.exp(2 * tz); th = (te - 1) / (te + 1); }',
+    '} }',
+  ].join('\n');
+}
+
+/**
+ * Kernel statements mapping `v` to the result of a unary op (ending in `return`). `gl` selects
+ * formulations for GLSL targets, whose compilers (headless-gl's ANGLE stack here) fold `v - v` to 0 and turn
+ * `v <= 0 ? 0 : v` into a NaN-dropping max, and whose helpers lose relative accuracy near 0.
+ */
+function unarySource(op: UnaryOp, gl: boolean): string {
+  if (gl) {
+    switch (op) {
+      case 'tanh':
+        return `${tanhSourceGl('v')}\nreturn th;`;
+      case 'gelu':
+        return `${tanhSourceGl('0.7978845608028654 * (v + 0.044715 * v * v * v)')}\nreturn 0.5 * v * (1 + th);`;
+      case 'relu':
+        return 'if (v != v) { return v; }\nreturn v <= 0 ? 0 : v;';
+      case 'isfinite':
+        // NaN fails the first test, +-Inf the second
+        return `return (v == v && Math.abs(v) <= ${FLT_MAX}) ? 1 : 0;`;
+      case 'expm1':
+        // exp(v) - 1 cancels near 0; the series to v^5 is exact to 5e-10 relative below 0.05
+        return 'if (Math.abs(v) < 0.05) { return v * (1 + v * (0.5 + v * (0.16666666666666666 + v * (0.041666666666666664 + v * 0.008333333333333333)))); }\nreturn Math.exp(v) - 1;';
+      case 'log1p':
+        // log(1 + v) loses v's low bits near 0; the series to v^6 is exact to 3e-9 relative below 0.05
+        return 'if (Math.abs(v) < 0.05) { return v * (1 - v * (0.5 - v * (0.3333333333333333 - v * (0.25 - v * (0.2 - v * 0.16666666666666666))))); }\nreturn Math.log(1 + v);';
+      default:
+        break;
+    }
+  }
   switch (op) {
     case 'neg':
       return 'return -v;';
@@ -240,6 +355,40 @@ function unarySource(op: UnaryOp): string {
     case 'isfinite':
       return 'return v - v == 0 ? 1 : 0;';
   }
+}
+
+/**
+ * Kernel statements for JavaScript's Math.pow on GL targets. GLSL pow(x, y) is exp2(y log2 x):
+ * undefined for x < 0 and for x = 0, y <= 0 (headless-gl here gave NaN for (-2)^2 and 0 for 0^-1 and
+ * NaN^0.5), so every special case of ECMAScript's Number::exponentiate is decided here and GLSL
+ * pow only sees |x| finite and positive with y finite. `c` is the constants array (c[0] = NaN,
+ * c[1] = +Infinity): GLSL ES 1.0 has no literal for either, and folded forms such as 0/0 depend
+ * on the compiler.
+ */
+function powSourceGl(c: string): string {
+  return [
+    'const pa = Math.abs(u);',
+    'const pb = Math.abs(w);',
+    // w is an integer, and an odd one (float32 values of 2^24 and beyond are all even)
+    'const pint = Math.floor(w) == w ? 1 : 0;',
+    'const podd = (pint == 1 && Math.floor(w * 0.5) * 2 != w) ? 1 : 0;',
+    'let pr = 1;',
+    'if (w == 0) { pr = 1; }',
+    `else if (u != u || w != w) { pr = ${c}[0]; }`,
+    `else if (pb > ${FLT_MAX}) {`,
+    // w = +-Infinity: 1^Inf is NaN in JS; otherwise Inf or 0 by which side of 1 |u| is on
+    `  if (pa == 1) { pr = ${c}[0]; } else { if ((pa > 1) == (w > 0)) { pr = ${c}[1]; } else { pr = 0; } }`,
+    '}',
+    'else {',
+    `  let pm = 0;`,
+    `  if (pa > ${FLT_MAX}) { if (w > 0) { pm = ${c}[1]; } else { pm = 0; } }`,
+    `  else { if (pa == 0) { if (w > 0) { pm = 0; } else { pm = ${c}[1]; } }`,
+    `  else { if (u < 0 && pint == 0) { pm = ${c}[0]; } else { pm = Math.pow(pa, w); } } }`,
+    // a negative base (including -0 and -Infinity, told apart by 1/u) keeps its sign for odd powers
+    '  if (podd == 1 && (u < 0 || 1 / u < 0)) { pr = -pm; } else { pr = pm; }',
+    '}',
+    'return pr;',
+  ].join('\n');
 }
 
 /** Kernel expression of a binary op on `u` and `w`. */
@@ -316,7 +465,9 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
     throw new Error(`gpu backend: gpu.js cannot start mode '${requested}'${hint}: ${(e as Error).message}`);
   }
   const kernelClass = (gpu as unknown as { Kernel?: { mode?: string; isSIMDSupported?: boolean } }).Kernel;
-  const mode = kernelClass?.mode ?? requested;
+  // every GL kernel class reports mode 'gpu'; its class name says which GL target it is
+  const glName: Record<string, string> = { HeadlessGLKernel: 'headlessgl', WebGLKernel: 'webgl', WebGL2Kernel: 'webgl2' };
+  const mode = glName[(kernelClass as { name?: string } | undefined)?.name ?? ''] ?? kernelClass?.mode ?? requested;
   // GL targets divide in float with no correctly-rounded guarantee, so quotients get a half-unit nudge.
   const glLike = mode !== 'webasm' && mode !== 'cpu';
   const maxKernels = options.maxKernels ?? 256;
@@ -339,7 +490,13 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
   const dataProblem = (x: NDArray, allowInt = false): string | null => {
     if (x.dtype === 'float64') return 'got float64 input (gpu.js kernels are float32 only)';
     if (x.dtype === 'int32' && !allowInt) return 'got int32 input (float32 kernels are exact only below 2^24)';
-    return sizeProblem(x);
+    const size = sizeProblem(x);
+    if (size) return size;
+    // GL arithmetic flushes subnormal inputs to zero (sign(1e-40) gave 0, 1e-40 == 0 gave true)
+    if (glLike && x.dtype === 'float32' && hasSubnormal(operand(x).upload as Float32Array)) {
+      return 'got subnormal float32 values (GL arithmetic flushes them to zero)';
+    }
+    return null;
   };
   const sizeProblem = (x: NDArray): string | null => {
     const span = operand(x).upload.length;
@@ -428,7 +585,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
    * One kernel for unary/binary/where/cast: `names` are the variables holding each operand's
    * element, `body()` returns the result; `tag` identifies the body in the kernel cache.
    */
-  const elementwise = (tag: string, inputs: NDArray[], names: string[], body: () => string, outDtype: DType): NDArray => {
+  const elementwise = (tag: string, inputs: NDArray[], names: string[], body: () => string, outDtype: DType, consts?: Float32Array): NDArray => {
     const shape = inputs[0]!.shape;
     const ops = inputs.map(operand);
     const sig = `e:${tag}:${shape.join(',')}:${ops.map((o) => `${o.base}/${o.strides.join(',')}`).join(':')}`;
@@ -441,7 +598,9 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
       });
       return ['const id = this.thread.x;', code, ...loads, body()];
     };
-    const out = launch(sig, build, [inputs[0]!.size], ops.map((o) => o.upload), 1);
+    const args: TypedArray[] = ops.map((o) => o.upload);
+    if (consts) args.push(consts);
+    const out = launch(sig, build, [inputs[0]!.size], args, 1);
     return new NDArray(toDtype(out, outDtype), shape, undefined, 0, outDtype);
   };
 
@@ -462,13 +621,25 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
     if (x.size === 0) return jsBackend.unary(op, x, outDtype);
     const problem = elementwiseProblem([x], outDtype);
     if (problem) return fallback(`unary ${op}`, problem).unary(op, x, outDtype);
-    return elementwise(`u${op}`, [x], ['v'], () => unarySource(op), outDtype);
+    if (glLike && (op === 'sin' || op === 'cos') && x.dtype === 'float32') {
+      if (largestFinite(operand(x).upload as Float32Array) > TRIG_LIMIT) {
+        return fallback(`unary ${op}`, `got finite |x| above ${TRIG_LIMIT} (GL sin/cos lose their argument reduction for large x)`).unary(op, x, outDtype);
+      }
+    }
+    return elementwise(`u${op}`, [x], ['v'], () => unarySource(op, glLike), outDtype);
   };
 
   const binary = (op: BinaryOp, a: NDArray, b: NDArray, outDtype: DType): NDArray => {
     if (a.size === 0) return jsBackend.binary(op, a, b, outDtype);
     const problem = elementwiseProblem([a, b], outDtype);
     if (problem) return fallback(`binary ${op}`, problem).binary(op, a, b, outDtype);
+    if (glLike && op === 'pow') {
+      const ys = operand(b).upload as Float32Array;
+      if (largestFinite(ys) > POW_MAX_EXPONENT || powMagnitude(operand(a).upload as Float32Array, ys) > POW_LIMIT) {
+        return fallback('binary pow', `got |y| above ${POW_MAX_EXPONENT} or |y log2 x| possibly above ${POW_LIMIT} (GLSL pow is exp2(y log2 x) in float32, within 1e-6 of Math.pow only below those)`).binary(op, a, b, outDtype);
+      }
+    }
+    if (glLike && op === 'pow') return elementwise('bpow', [a, b], ['u', 'w'], () => powSourceGl('x2'), outDtype, GL_CONSTS);
     return elementwise(`b${op}`, [a, b], ['u', 'w'], () => `return ${binarySource(op)};`, outDtype);
   };
 
@@ -505,7 +676,9 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
 
   // ------------------------------------------------------------------ reductions
 
-  const INIT: Record<ReduceOp, string> = { sum: '0', prod: '1', max: '-Infinity', min: 'Infinity' };
+  // max/min start from the first reduced element (offset 0 from b): gpu.js writes `-Infinity` into
+  // GLSL as -3.4e38, which would turn a row of -Infinity into -3.4e38
+  const INIT: Record<ReduceOp, string> = { sum: '0', prod: '1', max: 'x0[b]', min: 'x0[b]' };
   const STEP: Record<ReduceOp, string> = {
     sum: 'acc += v;',
     prod: 'acc *= v;',
@@ -845,7 +1018,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
       mode,
       simd: mode === 'webasm' ? Boolean(kernelClass?.isSIMDSupported) : null,
       native: NATIVE_PRIMITIVES,
-      delegatedCases: DELEGATED_CASES,
+      delegatedCases: glLike ? [...DELEGATED_CASES, ...GL_DELEGATED_CASES] : DELEGATED_CASES,
       fallbacks: [...warned],
       kernelsCompiled: compiled,
       kernelsCached: kernels.size,
