@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { matmulStrided, newScratch, type StridedMatrix } from '../src/backends/matmul-kernel.ts';
 import { matmulPoolOptions, matmulPoolReady, matmulPoolStats, parallelMatmul, PARALLEL_MIN_FLOPS, setMatmulThreads } from '../src/backends/matmul-pool.ts';
+import { f32Kernel } from '../src/backends/wasm/gemm.ts';
 import * as nd from '../src/index.ts';
 
 const SEED = Number(process.env.TSGRAD_FC_SEED ?? 20_240_611);
@@ -156,8 +157,11 @@ function compareCases(cases: [number, number, number, number, boolean, 'float32'
     const pooled = new ctor(batch * m * n);
     assert.ok(parallelMatmul(a, b, pooled, batch, m, k, n), 'the pool ran');
     const single = new ctor(batch * m * n);
+    // float32 runs on the wasm kernel (wasm/gemm.ts) in every thread when it is on
+    const f32 = single instanceof Float32Array ? f32Kernel() : undefined;
     for (let bi = 0; bi < batch; bi++) {
-      matmulStrided({ ...a, offset: bi * m * k }, b, { data: single, offset: bi * m * n, rowStride: n }, m, k, n, newScratch());
+      if (f32) f32({ ...a, offset: bi * m * k }, b, { data: single as Float32Array, offset: bi * m * n, rowStride: n }, m, k, n);
+      else matmulStrided({ ...a, offset: bi * m * k }, b, { data: single, offset: bi * m * n, rowStride: n }, m, k, n, newScratch());
     }
     for (let i = 0; i < single.length; i++) {
       if (pooled[i] !== single[i]) assert.unreachable(`case ${[batch, m, k, n]}: element ${i} is ${pooled[i]} pooled, ${single[i]} single-threaded`);

@@ -19,6 +19,7 @@ import { erf, geluErf, geluErfGrad, geluTanh, geluTanhGrad, sigmoid } from '../s
 import { layerNorm, layerNormBackward } from './layer-norm-kernel.ts';
 import { matmulStrided, newScratch } from './matmul-kernel.ts';
 import { parallelMatmul, type StridedBatch } from './matmul-pool.ts';
+import { f32Kernel } from './wasm/gemm.ts';
 
 /** Packing buffers of the single-threaded matmul, reused across calls. */
 const matmulScratch = newScratch();
@@ -413,7 +414,8 @@ function argReduce(op: 'argmax' | 'argmin', x: NDArray, axis: number): NDArray {
 /**
  * Batched matmul. The kernel (matmul-kernel.ts) reads operands through their strides,
  * so transposed, sliced or broadcast (batch stride 0) inputs are never copied; large
- * products are shared among cores by the worker pool (matmul-pool.ts).
+ * products are shared among cores by the worker pool (matmul-pool.ts). Float32 products
+ * run on a WebAssembly SIMD micro-kernel (wasm/gemm.ts) unless `TSGRAD_WASM=0`.
  */
 function matmul(a: NDArray, b: NDArray): NDArray {
   const [batch, m, k] = a.shape as [number, number, number];
@@ -432,7 +434,20 @@ function matmul(a: NDArray, b: NDArray): NDArray {
   const va = view(a);
   const vb = view(b);
   if (!parallelMatmul(va, vb, out, batch, m, k, n)) {
+    // all-float32 products use the WebAssembly SIMD kernel when available (wasm/gemm.ts)
+    const f32 = out instanceof Float32Array && va.data instanceof Float32Array && vb.data instanceof Float32Array ? f32Kernel() : undefined;
     for (let bi = 0; bi < batch; bi++) {
+      if (f32) {
+        f32(
+          { data: va.data, offset: va.offset + bi * va.batchStride, rowStride: va.rowStride, colStride: va.colStride },
+          { data: vb.data, offset: vb.offset + bi * vb.batchStride, rowStride: vb.rowStride, colStride: vb.colStride },
+          { data: out as Float32Array, offset: bi * m * n, rowStride: n },
+          m,
+          k,
+          n,
+        );
+        continue;
+      }
       matmulStrided(
         { data: va.data, offset: va.offset + bi * va.batchStride, rowStride: va.rowStride, colStride: va.colStride },
         { data: vb.data, offset: vb.offset + bi * vb.batchStride, rowStride: vb.rowStride, colStride: vb.colStride },

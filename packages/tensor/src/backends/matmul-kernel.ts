@@ -41,6 +41,11 @@ export interface MatmulScratch {
   a: Float64Array;
   b: Float64Array;
   tile: Float64Array;
+  /**
+   * When set, `runUnit` computes all-float32 units with this kernel instead (the wasm
+   * SIMD one of wasm/gemm.ts, set per job so main thread and workers agree).
+   */
+  f32?: ((a: StridedMatrix, b: StridedMatrix, c: { data: Float32Array; offset: number; rowStride: number }, m: number, k: number, n: number) => void) | undefined;
 }
 
 /** Micro-tile height (rows of A / C). */
@@ -266,16 +271,15 @@ export function unitBlock(plan: Plan, u: number): { bi: number; i0: number; j0: 
 /** Computes unit `u` of a plan: C[bi, rows, cols] = A[bi, rows, :] B[bi, :, cols]. */
 export function runUnit(plan: Plan, ops: Operands, u: number, scratch: MatmulScratch): void {
   const { bi, i0, j0, rows, cols } = unitBlock(plan, u);
-  const { a, b } = ops;
-  matmulStrided(
-    { data: a.data, offset: a.offset + bi * a.batchStride + i0 * a.rowStride, rowStride: a.rowStride, colStride: a.colStride },
-    { data: b.data, offset: b.offset + bi * b.batchStride + j0 * b.colStride, rowStride: b.rowStride, colStride: b.colStride },
-    { data: ops.c, offset: bi * plan.m * plan.n + i0 * plan.n + j0, rowStride: plan.n },
-    rows,
-    plan.k,
-    cols,
-    scratch,
-  );
+  const { a, b, c } = ops;
+  const av = { data: a.data, offset: a.offset + bi * a.batchStride + i0 * a.rowStride, rowStride: a.rowStride, colStride: a.colStride };
+  const bv = { data: b.data, offset: b.offset + bi * b.batchStride + j0 * b.colStride, rowStride: b.rowStride, colStride: b.colStride };
+  const offset = bi * plan.m * plan.n + i0 * plan.n + j0;
+  if (scratch.f32 && c instanceof Float32Array && a.data instanceof Float32Array && b.data instanceof Float32Array) {
+    scratch.f32(av, bv, { data: c, offset, rowStride: plan.n }, rows, plan.k, cols);
+  } else {
+    matmulStrided(av, bv, { data: c, offset, rowStride: plan.n }, rows, plan.k, cols, scratch);
+  }
 }
 
 // Layout of the per-job control array (Int32Array on a SharedArrayBuffer).
@@ -289,10 +293,15 @@ function workerMain(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
   const scratch = newScratch();
+  // `makeF32` comes from the extra source passed to workerSource (wasm/gemm.ts)
+  const f32 = (globalThis as unknown as { makeF32?: () => MatmulScratch['f32'] }).makeF32?.();
   parentPort!.postMessage('ready');
-  parentPort!.on('message', (job: { plan: Plan; ops: Operands; ctrl: SharedArrayBuffer; units: number }) => {
+  parentPort!.on('message', (job: { plan: Plan; ops: Operands; ctrl: SharedArrayBuffer; units: number; wasm: boolean }) => {
     const ctrl = new Int32Array(job.ctrl);
     try {
+      // the main thread uses the wasm kernel: so must we, or float32 units would differ in the last bits
+      if (job.wasm && !f32) throw new Error('matmul worker: no wasm kernel');
+      scratch.f32 = job.wasm ? f32 : undefined;
       for (;;) {
         const u = Atomics.add(ctrl, NEXT, 1);
         if (u >= job.units) break;
@@ -309,10 +318,11 @@ function workerMain(): void {
 }
 
 /**
- * The worker's source: the kernel functions and constants by name, then its loop.
+ * The worker's source: the kernel functions and constants by name, then `extra` (which
+ * may define `globalThis.makeF32`, see wasm/gemm.ts), then its loop.
  * (`__name` is the helper esbuild/tsx inserts to keep function names; here a no-op.)
  */
-export function workerSource(): string {
+export function workerSource(extra = ''): string {
   const fns = { packA, packB, microKernel4x4, addTile, matmulStrided, newScratch, unitBlock, runUnit };
   return [
     '"use strict";',
@@ -320,6 +330,7 @@ export function workerSource(): string {
     `const MR = ${MR}, NR = ${NR}, KC = ${KC}, MC = ${MC}, NC = ${NC};`,
     `const NEXT = ${NEXT}, DONE = ${DONE}, FAILED = ${FAILED}, STATE = ${STATE};`,
     ...Object.entries(fns).map(([name, fn]) => `const ${name} = (${fn.toString()});`),
+    extra,
     `(${workerMain.toString()})();`,
   ].join('\n');
 }

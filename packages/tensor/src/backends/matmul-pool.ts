@@ -17,10 +17,12 @@
  * The pool is an optimisation only. Without worker_threads or SharedArrayBuffer, when
  * `TSGRAD_THREADS=1`, below `PARALLEL_MIN_FLOPS`, or after any worker error,
  * `parallelMatmul` returns false and the caller runs the single-threaded kernel, which
- * gives bitwise the same numbers (each unit runs the same code on the same values).
+ * gives bitwise the same numbers (each unit runs the same code on the same values; for
+ * float32, the wasm kernel of wasm/gemm.ts in every thread, or the JS one in every thread).
  * Workers are `unref`'d, so they never keep a process alive.
  */
 import { DONE, FAILED, MC, NEXT, newScratch, NR, runUnit, STATE, unitBlock, workerSource, type Operands, type Plan, type StridedBatch } from './matmul-kernel.ts';
+import { f32Kernel, wasmWorkerSource } from './wasm/gemm.ts';
 
 export type { StridedBatch } from './matmul-kernel.ts';
 
@@ -123,7 +125,7 @@ function getPool(): Pool | null {
   const wt = getBuiltin('node:worker_threads') as typeof import('node:worker_threads') | undefined;
   if (threads < 2 || !wt || typeof SharedArrayBuffer === 'undefined' || typeof Atomics?.wait !== 'function') return pool;
   try {
-    const source = workerSource();
+    const source = workerSource(wasmWorkerSource());
     const workers: WorkerLike[] = [];
     const started: Promise<void>[] = [];
     const created: Pool = { workers, broken: false, ready: Promise.resolve() };
@@ -215,7 +217,10 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
     b: shareBatch('b', b, b.batchStride === 0 ? 1 : batch, k, n),
     c: cShared,
   };
-  for (const w of p.workers) w.postMessage({ plan, ops: workerOps, ctrl: ctrlBuf, units });
+  // float32 units run on the wasm kernel (wasm/gemm.ts) when it is on, in every thread
+  mainScratch.f32 = f32Kernel();
+  const wasm = mainScratch.f32 !== undefined;
+  for (const w of p.workers) w.postMessage({ plan, ops: workerOps, ctrl: ctrlBuf, units, wasm });
   matmulPoolStats.jobs++;
 
   // The main thread works on the same queue, writing straight into `out`.
