@@ -5,7 +5,7 @@ export * from './ndarray.ts';
 export type * from './backend.ts';
 export * from './backends/registry.ts';
 export { jsBackend } from './backends/js.ts';
-export { matmulPoolOptions, matmulPoolReady, matmulPoolStats, matmulThreads, setMatmulThreads, shutdownMatmulPool, PARALLEL_MIN_FLOPS } from './backends/matmul-pool.ts';
+export { matmulPoolOptions, matmulPoolReady, matmulPoolStats, matmulThreads, setMatmulThreads, shutdownMatmulPool, PARALLEL_MIN_FLOPS, PARALLEL_MIN_FLOPS_WASM } from './backends/matmul-pool.ts';
 export { createGpuBackend, gpuBackendInfo } from './backends/gpu.ts';
 export * from './ops/elementwise.ts';
 export * from './ops/reduce.ts';

@@ -32,6 +32,15 @@ export type { StridedBatch } from './matmul-kernel.ts';
  */
 export const PARALLEL_MIN_FLOPS = 4e6;
 
+/**
+ * The same threshold when the float32 wasm kernel runs (about 8x faster per thread than
+ * the JS one): copying A and B into shared memory then costs as much as the second
+ * thread saves until a product takes ~10 ms. Measured on 2 cores: the 784-512-512-10
+ * MLP step (products of about 1e8 flops) took 46 ms pooled and 34 ms on one thread,
+ * while a 512 x 512 product (2.7e8) gained 1.1x and 1024 (2.1e9) 1.3x from the pool.
+ */
+export const PARALLEL_MIN_FLOPS_WASM = 2.5e8;
+
 type WorkerLike = { postMessage(msg: unknown): void; ref(): void; unref(): void; terminate(): unknown; on(ev: string, fn: (...args: unknown[]) => void): unknown };
 
 interface Pool {
@@ -197,7 +206,9 @@ function makePlan(batch: number, m: number, k: number, n: number, threads: numbe
  * the caller then runs the single-threaded kernel.
  */
 export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Array | Float64Array, batch: number, m: number, k: number, n: number): boolean {
-  if (2 * batch * m * k * n < PARALLEL_MIN_FLOPS || m === 0 || n === 0) return false;
+  const flops = 2 * batch * m * k * n;
+  const wasmKernel = out instanceof Float32Array ? f32Kernel() : undefined;
+  if (flops < (wasmKernel ? PARALLEL_MIN_FLOPS_WASM : PARALLEL_MIN_FLOPS) || m === 0 || n === 0) return false;
   const p = getPool();
   if (p === null || p.broken) return false;
   if (matmulPoolOptions.adaptive && performance.now() < backoff.until) return false;
@@ -218,8 +229,8 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
     c: cShared,
   };
   // float32 units run on the wasm kernel (wasm/gemm.ts) when it is on, in every thread
-  mainScratch.f32 = f32Kernel();
-  const wasm = mainScratch.f32 !== undefined;
+  mainScratch.f32 = wasmKernel;
+  const wasm = wasmKernel !== undefined;
   for (const w of p.workers) w.postMessage({ plan, ops: workerOps, ctrl: ctrlBuf, units, wasm });
   matmulPoolStats.jobs++;
 
