@@ -8,7 +8,15 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { matmulStrided, newScratch, type StridedMatrix } from '../src/backends/matmul-kernel.ts';
-import { matmulPoolOptions, matmulPoolReady, matmulPoolStats, parallelMatmul, PARALLEL_MIN_FLOPS, setMatmulThreads } from '../src/backends/matmul-pool.ts';
+import {
+  matmulPoolOptions,
+  matmulPoolReady,
+  matmulPoolStats,
+  parallelMatmul,
+  PARALLEL_MIN_FLOPS,
+  PARALLEL_MIN_FLOPS_WASM,
+  setMatmulThreads,
+} from '../src/backends/matmul-pool.ts';
 import { f32Kernel } from '../src/backends/wasm/gemm.ts';
 import * as nd from '../src/index.ts';
 
@@ -118,6 +126,7 @@ test('backend matmul: batched, broadcast, transposed and int32 operands match th
 test('worker pool gives bitwise the same result as the single-threaded kernel', async () => {
   setMatmulThreads(2);
   matmulPoolOptions.adaptive = false; // on a busy machine the pool would step aside
+  matmulPoolOptions.minFlopsWasm = PARALLEL_MIN_FLOPS; // these cases are small for the wasm kernel
   try {
     assert.ok(await matmulPoolReady(), 'the worker started');
     const before = matmulPoolStats.workerUnits;
@@ -143,6 +152,7 @@ test('worker pool gives bitwise the same result as the single-threaded kernel', 
   } finally {
     setMatmulThreads(null);
     matmulPoolOptions.adaptive = true;
+    matmulPoolOptions.minFlopsWasm = PARALLEL_MIN_FLOPS_WASM;
   }
 });
 

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { matmulStrided, newScratch, type StridedMatrix } from '../src/backends/matmul-kernel.ts';
-import { matmulPoolOptions, matmulPoolReady, matmulPoolStats, parallelMatmul, setMatmulThreads } from '../src/backends/matmul-pool.ts';
+import { matmulPoolOptions, matmulPoolReady, matmulPoolStats, parallelMatmul, PARALLEL_MIN_FLOPS_WASM, setMatmulThreads } from '../src/backends/matmul-pool.ts';
 import { f32Kernel, setMatmulWasm, wasmSimdSupported, type F32Kernel } from '../src/backends/wasm/gemm.ts';
 import { sleb, uleb } from '../src/backends/wasm/emit.ts';
 import * as nd from '../src/index.ts';
@@ -176,6 +176,9 @@ test('wasm kernel is deterministic, alone and on the worker pool', async () => {
   assert.equal(Array.from(one()), Array.from(first));
   setMatmulThreads(2);
   matmulPoolOptions.adaptive = false;
+  // below the wasm threshold the pool declines; lower it so this product is pooled
+  assert.not.ok(parallelMatmul({ ...a, batchStride: m * k }, { ...b, batchStride: 0 }, new Float32Array(batch * m * n), batch, m, k, n), 'small float32 products stay on one thread');
+  matmulPoolOptions.minFlopsWasm = 0;
   try {
     assert.ok(await matmulPoolReady(), 'the worker started');
     const before = matmulPoolStats.workerUnits;
@@ -188,6 +191,7 @@ test('wasm kernel is deterministic, alone and on the worker pool', async () => {
   } finally {
     setMatmulThreads(null);
     matmulPoolOptions.adaptive = true;
+    matmulPoolOptions.minFlopsWasm = PARALLEL_MIN_FLOPS_WASM;
   }
 });
 

@@ -57,7 +57,12 @@ interface Pool {
 export const matmulPoolStats = { jobs: 0, workerUnits: 0, redoneUnits: 0, backoffs: 0 };
 
 /** `adaptive`: skip the pool for a while when its threads get no second core (see `trackParallelism`); tests turn it off. */
-export const matmulPoolOptions = { adaptive: true };
+export const matmulPoolOptions = {
+  /** Step aside while the machine's cores are busy (see trackParallelism). */
+  adaptive: true,
+  /** Smallest product (flops) sent to the pool when the float32 wasm kernel runs. */
+  minFlopsWasm: PARALLEL_MIN_FLOPS_WASM,
+};
 
 let pool: Pool | null | undefined; // undefined: not tried yet; null: unavailable
 const BACKOFF_MS = 2000;
@@ -208,7 +213,7 @@ function makePlan(batch: number, m: number, k: number, n: number, threads: numbe
 export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Array | Float64Array, batch: number, m: number, k: number, n: number): boolean {
   const flops = 2 * batch * m * k * n;
   const wasmKernel = out instanceof Float32Array ? f32Kernel() : undefined;
-  if (flops < (wasmKernel ? PARALLEL_MIN_FLOPS_WASM : PARALLEL_MIN_FLOPS) || m === 0 || n === 0) return false;
+  if (flops < (wasmKernel ? matmulPoolOptions.minFlopsWasm : PARALLEL_MIN_FLOPS) || m === 0 || n === 0) return false;
   const p = getPool();
   if (p === null || p.broken) return false;
   if (matmulPoolOptions.adaptive && performance.now() < backoff.until) return false;
