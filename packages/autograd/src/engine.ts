@@ -97,18 +97,24 @@ export function runBackward(
       const g = grads.get(t);
       if (!g) continue;
       const node = t.node;
-      if (node === null || wanted?.has(t) || t.retainsGrad) {
-        if (!wanted && (node === null || t.retainsGrad)) {
-          const stored = createGraph ? g : g.detach();
-          t.grad = t.grad ? (createGraph ? t.grad.add(stored) : new Tensor(nd.add(t.grad.data, stored.data))) : stored;
-        }
-      }
+      // backward() stores into .grad of leaves (and of tensors that asked with retainGrad);
+      // gradients(output, inputs) returns its results instead and touches no .grad.
+      if (!wanted && (node === null || t.retainsGrad)) accumulateGrad(t, g, createGraph);
       if (node === null) continue;
       propagate(node, g, retainGraph, accumulate);
       if (!wanted?.has(t)) grads.delete(t); // free memory early
     }
   });
   return inputs ? inputs.map((t) => grads.get(t) ?? null) : [];
+}
+
+/** Adds `g` to `t.grad`; without createGraph the stored gradient carries no graph. */
+function accumulateGrad(t: Tensor, g: Tensor, createGraph: boolean): void {
+  if (createGraph) {
+    t.grad = t.grad ? t.grad.add(g) : g;
+  } else {
+    t.grad = t.grad ? new Tensor(nd.add(t.grad.data, g.data)) : g.detach();
+  }
 }
 
 function propagate(node: Node, g: Tensor, retainGraph: boolean, accumulate: (t: Tensor, g: Tensor) => void): void {
