@@ -69,7 +69,7 @@ const want = (group: string) => only === null || only.includes(group);
 async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const load0 = os.loadavg();
-  setBackend(process.env.TSGRAD_BACKEND || 'js');
+  setBackend(process.env.TSGRAD_BACKEND || 'fast');
   const poolOn = await matmulPoolReady();
   log(`tsgrad backend ${getBackend().name}, matmul threads ${matmulThreads()} (pool ${poolOn ? 'on' : 'off'}); ${os.cpus().length} x ${cpu}; node ${process.version}; load ${load0.map((l) => l.toFixed(2)).join(' ')}`);
 

@@ -47,7 +47,7 @@ function maxRelDiff(a: Float64Array, b: Float64Array): number {
   return worst;
 }
 
-const others = nd.listBackends().filter((b) => b !== 'js');
+const others = nd.listBackends().filter((b) => b !== 'fast');
 let available: string[] = [];
 for (const name of others) {
   try {
@@ -69,7 +69,7 @@ for (const name of available) {
         fc.integer({ min: 2, max: 7 }),
         (seed, batch, hidden, classes) => {
           const sizes = [9, hidden, hidden, classes];
-          const ref = train('js', seed, sizes, batch);
+          const ref = train('fast', seed, sizes, batch);
           const got = train(name, seed, sizes, batch);
           got.losses.forEach((l, i) => assert.ok(Math.abs(l - ref.losses[i]!) <= 1e-4 * (1 + Math.abs(ref.losses[i]!)), `loss at step ${i}: ${l} vs ${ref.losses[i]}`));
           got.grads.forEach((g, i) => assert.ok(maxRelDiff(ref.grads[i]!, g) < 1e-4, `gradient of parameter ${i} differs by ${maxRelDiff(ref.grads[i]!, g)}`));
@@ -82,8 +82,8 @@ for (const name of available) {
 }
 
 test('the js backend reproduces its own trajectory exactly (determinism)', () => {
-  const a = train('js', 3, [9, 16, 16, 4], 8);
-  const b = train('js', 3, [9, 16, 16, 4], 8);
+  const a = train('fast', 3, [9, 16, 16, 4], 8);
+  const b = train('fast', 3, [9, 16, 16, 4], 8);
   assert.equal(a.losses, b.losses);
   a.params.forEach((p, i) => assert.equal(Array.from(p), Array.from(b.params[i]!)));
 });

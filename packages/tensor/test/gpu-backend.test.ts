@@ -15,8 +15,8 @@ import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../src/backend.ts';
 import { allocate, type DType } from '../src/dtype.ts';
 import { NDArray } from '../src/ndarray.ts';
 import { Rng } from '../src/random.ts';
-import { jsBackend as js } from '../src/backends/js.ts';
-import { createGpuBackend, gpuBackendInfo } from '../src/backends/gpu.ts';
+import { fastBackend as js } from '../src/backends/fast/index.ts';
+import { createGpuBackend, gpuBackendInfo } from '../src/backends/gpu/index.ts';
 
 const RUNS = 100;
 

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { matmulStrided, newScratch, type StridedMatrix } from '../src/backends/matmul-kernel.ts';
+import { matmulStrided, newScratch, type StridedMatrix } from '../src/backends/fast/matmul-kernel.ts';
 import {
   matmulPoolOptions,
   matmulPoolReady,
@@ -16,8 +16,8 @@ import {
   PARALLEL_MIN_FLOPS,
   PARALLEL_MIN_FLOPS_WASM,
   setMatmulThreads,
-} from '../src/backends/matmul-pool.ts';
-import { f32Kernel } from '../src/backends/wasm/gemm.ts';
+} from '../src/backends/fast/matmul-pool.ts';
+import { f32Kernel } from '../src/backends/fast/wasm/gemm.ts';
 import * as nd from '../src/index.ts';
 
 const SEED = Number(process.env.TSGRAD_FC_SEED ?? 20_240_611);
@@ -292,7 +292,7 @@ test('strided copies (toTyped, toFloat64Array, astype) match element-by-element 
 });
 
 test('fused layerNorm and layerNormBackward equal the composed fallback of backends without them', () => {
-  nd.registerBackend('js-unfused', { ...nd.jsBackend, name: 'js-unfused', layerNorm: undefined, layerNormBackward: undefined, softmax: undefined, geluBackward: undefined });
+  nd.registerBackend('js-unfused', { ...nd.fastBackend, name: 'js-unfused', layerNorm: undefined, layerNormBackward: undefined, softmax: undefined, geluBackward: undefined });
   fc.assert(
     fc.property(shapeArb, fc.integer({ min: 1, max: 2 }), fc.constantFrom('float32', 'float64'), fc.nat(1000), fc.boolean(), (shape, k0, dtype, seed, affine) => {
       const k = Math.min(k0, shape.length);
@@ -329,7 +329,7 @@ test('fused layerNorm and layerNormBackward equal the composed fallback of backe
 });
 
 test('fused geluBackward equals the composed derivative (tanh and exact), on strided views', () => {
-  nd.registerBackend('js-unfused', { ...nd.jsBackend, name: 'js-unfused', layerNorm: undefined, layerNormBackward: undefined, softmax: undefined, geluBackward: undefined });
+  nd.registerBackend('js-unfused', { ...nd.fastBackend, name: 'js-unfused', layerNorm: undefined, layerNormBackward: undefined, softmax: undefined, geluBackward: undefined });
   fc.assert(
     fc.property(shapeArb, fc.constantFrom('tanh', 'none'), fc.constantFrom('float32', 'float64'), fc.nat(1000), (shape, approximate, dtype, seed) => {
       const x = stridedView(shape, seed, dtype, false);

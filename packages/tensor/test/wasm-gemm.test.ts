@@ -6,10 +6,10 @@
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { matmulStrided, newScratch, type StridedMatrix } from '../src/backends/matmul-kernel.ts';
-import { matmulPoolOptions, matmulPoolReady, matmulPoolStats, parallelMatmul, PARALLEL_MIN_FLOPS_WASM, setMatmulThreads } from '../src/backends/matmul-pool.ts';
-import { f32Kernel, setMatmulWasm, wasmSimdSupported, type F32Kernel } from '../src/backends/wasm/gemm.ts';
-import { sleb, uleb } from '../src/backends/wasm/emit.ts';
+import { matmulStrided, newScratch, type StridedMatrix } from '../src/backends/fast/matmul-kernel.ts';
+import { matmulPoolOptions, matmulPoolReady, matmulPoolStats, parallelMatmul, PARALLEL_MIN_FLOPS_WASM, setMatmulThreads } from '../src/backends/fast/matmul-pool.ts';
+import { f32Kernel, setMatmulWasm, wasmSimdSupported, type F32Kernel } from '../src/backends/fast/wasm/gemm.ts';
+import { sleb, uleb } from '../src/backends/fast/wasm/emit.ts';
 import * as nd from '../src/index.ts';
 
 const SEED = Number(process.env.TSGRAD_FC_SEED ?? 20_240_611);

@@ -3,17 +3,19 @@
  * with `setBackend(name)` or the `TSGRAD_BACKEND` environment variable.
  */
 import type { Backend } from '../backend.ts';
-import { createGpuBackend } from './gpu.ts';
-import { jsBackend } from './js.ts';
+import { createGpuBackend } from './gpu/index.ts';
+import { fastBackend } from './fast/index.ts';
 
-// `js` is the default: on the CPU-only machines we measured, its matmul (the JS tile, and
+// `fast` is the default: on the CPU-only machines we measured, its matmul (the JS tile, and
 // the wasm SIMD kernel for float32) is 3x to 19x faster than gpu.js's webasm mode (see
 // bench/RESULTS.md). `gpu` is opt-in and is created on first use, so gpu.js compiles
 // nothing unless asked.
 const backends = new Map<string, Backend | (() => Backend)>([
-  ['js', jsBackend],
+  ['fast', fastBackend],
   ['gpu', () => createGpuBackend()],
 ]);
+/** Older names that still select a backend: `js` was the fast backend's name before 0.2. */
+const aliases = new Map<string, string>([['js', 'fast']]);
 let active: Backend | null = null;
 
 /** Makes a backend available to `setBackend` (a factory is called on first use). */
@@ -28,9 +30,10 @@ export function listBackends(): string[] {
 
 /**
  * Selects the backend for every following op.
- * @example setBackend('js');
+ * @example setBackend('fast');
  */
 export function setBackend(name: string): Backend {
+  name = aliases.get(name) ?? name;
   const entry = backends.get(name);
   if (!entry) throw new Error(`setBackend: unknown backend '${name}' (available: ${listBackends().join(', ')})`);
   const backend = typeof entry === 'function' ? entry() : entry;
@@ -39,11 +42,11 @@ export function setBackend(name: string): Backend {
   return backend;
 }
 
-/** The active backend (from `TSGRAD_BACKEND` on first use, else `js`). */
+/** The active backend (from `TSGRAD_BACKEND` on first use, else `fast`). */
 export function getBackend(): Backend {
   if (active === null) {
     const fromEnv = typeof process !== 'undefined' ? process.env.TSGRAD_BACKEND : undefined;
-    active = setBackend(fromEnv && fromEnv.length > 0 ? fromEnv : 'js');
+    active = setBackend(fromEnv && fromEnv.length > 0 ? fromEnv : 'fast');
   }
   return active;
 }

@@ -11,9 +11,9 @@
  *   dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)),
  * and over all rows: dweight = sum(g xhat), dbias = sum(g).
  */
-import type { LayerNormGrads, LayerNormResult } from '../backend.ts';
-import { allocate, type DType } from '../dtype.ts';
-import { NDArray } from '../ndarray.ts';
+import type { LayerNormGrads, LayerNormResult } from '../../backend.ts';
+import { allocate, type DType } from '../../dtype.ts';
+import { NDArray } from '../../ndarray.ts';
 
 type Floats = Float32Array | Float64Array;
 

@@ -1,5 +1,6 @@
 /**
- * The `js` reference backend: plain loops over typed arrays that a student can follow.
+ * The `fast` backend (registered as `fast`, with `js` as an older alias): the default,
+ * tuned for speed. The textbook version of every primitive is in ../reference/.
  *
  * Strided inputs are walked row by row: `stridedRows` (../strided.ts) merges the axes
  * that are contiguous in every operand and gives each row's start, and loops step
@@ -10,12 +11,12 @@
  * their own files: the blocked matmul (matmul-kernel.ts, matmul-pool.ts) and the fused
  * layer norm (layer-norm-kernel.ts).
  */
-import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.ts';
-import { allocate, type DType, type TypedArray } from '../dtype.ts';
-import { NDArray } from '../ndarray.ts';
-import { contiguousStrides, sizeOf } from '../shape.ts';
-import { stridedRows } from '../strided.ts';
-import { erf, geluErf, geluErfGrad, geluTanh, geluTanhGrad, sigmoid } from '../special.ts';
+import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../../backend.ts';
+import { allocate, type DType, type TypedArray } from '../../dtype.ts';
+import { NDArray } from '../../ndarray.ts';
+import { contiguousStrides, sizeOf } from '../../shape.ts';
+import { stridedRows } from '../../strided.ts';
+import { erf, geluErf, geluErfGrad, geluTanh, geluTanhGrad, sigmoid } from '../../special.ts';
 import { layerNorm, layerNormBackward } from './layer-norm-kernel.ts';
 import { matmulStrided, newScratch } from './matmul-kernel.ts';
 import { parallelMatmul, type StridedBatch } from './matmul-pool.ts';
@@ -564,8 +565,8 @@ function indexAdd(dst: NDArray, axis: number, index: NDArray, src: NDArray): voi
   }
 }
 
-export const jsBackend: Backend = {
-  name: 'js',
+export const fastBackend: Backend = {
+  name: 'fast',
   unary,
   binary,
   where,

@@ -48,11 +48,11 @@
  * synchronous kernels on one thread (its worker pool needs the Promise API).
  */
 import { GPU, type IGPUKernelSettings } from 'gpu.js';
-import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.ts';
-import { allocate, type DType, type TypedArray } from '../dtype.ts';
-import { NDArray } from '../ndarray.ts';
-import { contiguousStrides, shapeToString, sizeOf } from '../shape.ts';
-import { jsBackend } from './js.ts';
+import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../../backend.ts';
+import { allocate, type DType, type TypedArray } from '../../dtype.ts';
+import { NDArray } from '../../ndarray.ts';
+import { contiguousStrides, shapeToString, sizeOf } from '../../shape.ts';
+import { fastBackend } from '../fast/index.ts';
 
 /** Options of {@link createGpuBackend}. */
 export interface GpuBackendOptions {
@@ -483,7 +483,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
       warned.add(key);
       warn(`tsgrad gpu backend: ${op} ${reason}; it runs on the js backend instead (shown once)`);
     }
-    return jsBackend;
+    return fastBackend;
   };
 
   /** Why `x` cannot be read by a float32 kernel as plain data, or null if it can. */
@@ -618,7 +618,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
   };
 
   const unary = (op: UnaryOp, x: NDArray, outDtype: DType): NDArray => {
-    if (x.size === 0) return jsBackend.unary(op, x, outDtype);
+    if (x.size === 0) return fastBackend.unary(op, x, outDtype);
     const problem = elementwiseProblem([x], outDtype);
     if (problem) return fallback(`unary ${op}`, problem).unary(op, x, outDtype);
     if (glLike && (op === 'sin' || op === 'cos') && x.dtype === 'float32') {
@@ -630,7 +630,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
   };
 
   const binary = (op: BinaryOp, a: NDArray, b: NDArray, outDtype: DType): NDArray => {
-    if (a.size === 0) return jsBackend.binary(op, a, b, outDtype);
+    if (a.size === 0) return fastBackend.binary(op, a, b, outDtype);
     const problem = elementwiseProblem([a, b], outDtype);
     if (problem) return fallback(`binary ${op}`, problem).binary(op, a, b, outDtype);
     if (glLike && op === 'pow') {
@@ -644,14 +644,14 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
   };
 
   const where = (cond: NDArray, a: NDArray, b: NDArray, outDtype: DType): NDArray => {
-    if (a.size === 0) return jsBackend.where(cond, a, b, outDtype);
+    if (a.size === 0) return fastBackend.where(cond, a, b, outDtype);
     const problem = elementwiseProblem([cond, a, b], outDtype);
     if (problem) return fallback('where', problem).where(cond, a, b, outDtype);
     return elementwise('where', [cond, a, b], ['c', 'u', 'w'], () => `return ${truthy('c')} ? u : w;`, outDtype);
   };
 
   const cast = (x: NDArray, dtype: DType): NDArray => {
-    if (x.size === 0) return jsBackend.cast(x, dtype);
+    if (x.size === 0) return fastBackend.cast(x, dtype);
     let problem: string | null = null;
     if (dtype === 'float64') problem = 'got a float64 output (gpu.js kernels are float32 only)';
     else if (x.dtype === 'int32' && dtype === 'int32') problem = 'got int32 -> int32 (float32 kernels are exact only below 2^24)';
@@ -705,7 +705,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
     const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     const outSize = sizeOf(outShape);
     const reducedSize = sizeOf(axes.map((a) => x.shape[a]!));
-    if (outSize === 0 || reducedSize === 0) return jsBackend.reduce(op, x, axes);
+    if (outSize === 0 || reducedSize === 0) return fastBackend.reduce(op, x, axes);
     const problem = dataProblem(x);
     if (problem) return fallback(`reduce ${op}`, problem).reduce(op, x, axes);
     const o = operand(x);
@@ -736,7 +736,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
   const argReduce = (op: 'argmax' | 'argmin', x: NDArray, axis: number): NDArray => {
     const outShape = x.shape.map((d, i) => (i === axis ? 1 : d));
     const outSize = sizeOf(outShape);
-    if (outSize === 0 || x.shape[axis] === 0) return jsBackend.argReduce(op, x, axis);
+    if (outSize === 0 || x.shape[axis] === 0) return fastBackend.argReduce(op, x, axis);
     const problem = dataProblem(x);
     if (problem) return fallback(op, problem).argReduce(op, x, axis);
     const o = operand(x);
@@ -769,7 +769,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
   const matmul = (a: NDArray, b: NDArray): NDArray => {
     const [batch, m, k] = a.shape as [number, number, number];
     const n = b.shape[2]!;
-    if (batch * m * n === 0 || k === 0) return jsBackend.matmul(a, b);
+    if (batch * m * n === 0 || k === 0) return fastBackend.matmul(a, b);
     // the js backend works in float32 when either operand is float32 and neither is float64
     const isF32 = (a.dtype === 'float32' || b.dtype === 'float32') && a.dtype !== 'float64' && b.dtype !== 'float64';
     const problem = !isF32
@@ -848,7 +848,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
   };
 
   const gather = (x: NDArray, axis: number, index: NDArray): NDArray => {
-    if (index.size === 0 || x.size === 0) return jsBackend.gather(x, axis, index);
+    if (index.size === 0 || x.size === 0) return fastBackend.gather(x, axis, index);
     const problem = dataProblem(x) ?? sizeProblem(index);
     if (problem) return fallback('gather', problem).gather(x, axis, index);
     const idx = readIndex(index, x.shape[axis]!, 'gather', axis);
@@ -866,7 +866,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
   const indexSelect = (x: NDArray, axis: number, index: NDArray): NDArray => {
     const outShape = [...x.shape];
     outShape[axis] = index.size;
-    if (sizeOf(outShape) === 0) return jsBackend.indexSelect(x, axis, index);
+    if (sizeOf(outShape) === 0) return fastBackend.indexSelect(x, axis, index);
     const problem = dataProblem(x) ?? (sizeOf(outShape) >= EXACT_LIMIT ? 'got an output of 2^24 or more elements' : null);
     if (problem) return fallback('indexSelect', problem).indexSelect(x, axis, index);
     const idx = readIndex(index, x.shape[axis]!, 'indexSelect', null);
@@ -919,7 +919,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
 
   const scatterAdd = (dst: NDArray, axis: number, index: NDArray, src: NDArray): void => {
     if (index.size === 0 || dst.size === 0) {
-      jsBackend.scatterAdd(dst, axis, index, src);
+      fastBackend.scatterAdd(dst, axis, index, src);
       return;
     }
     const problem =
@@ -965,7 +965,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): Backend {
 
   const indexAdd = (dst: NDArray, axis: number, index: NDArray, src: NDArray): void => {
     if (index.size === 0 || dst.size === 0) {
-      jsBackend.indexAdd(dst, axis, index, src);
+      fastBackend.indexAdd(dst, axis, index, src);
       return;
     }
     const problem =
