@@ -51,11 +51,11 @@ export function matmulF64(a: Float64Array, m: number, k: number, b: Float64Array
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let p = 0; p < k; p++) {
-      const aip = a[i * k + p];
+      const aip = a[i * k + p]!;
       if (aip === 0) continue;
       const bRow = p * n;
       const outRow = i * n;
-      for (let j = 0; j < n; j++) out[outRow + j] += aip * b[bRow + j];
+      for (let j = 0; j < n; j++) out[outRow + j]! += aip * b[bRow + j]!;
     }
   }
   return out;
@@ -69,7 +69,7 @@ export function matmulF64(a: Float64Array, m: number, k: number, b: Float64Array
 export function transposeF64(a: Float64Array, m: number, n: number): Float64Array {
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) out[j * m + i] = a[i * n + j];
+    for (let j = 0; j < n; j++) out[j * m + i] = a[i * n + j]!;
   }
   return out;
 }
@@ -88,7 +88,7 @@ export function identityF64(n: number): Float64Array {
 /** The largest absolute value of the elements (0 for an empty array). */
 export function maxAbs(a: Float64Array): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s = Math.max(s, Math.abs(a[i]));
+  for (let i = 0; i < a.length; i++) s = Math.max(s, Math.abs(a[i]!));
   return s;
 }
 
@@ -99,11 +99,11 @@ export function maxAbs(a: Float64Array): number {
  */
 export function norm2(a: Float64Array, start = 0, count = a.length, stride = 1): number {
   let scale = 0;
-  for (let i = 0; i < count; i++) scale = Math.max(scale, Math.abs(a[start + i * stride]));
+  for (let i = 0; i < count; i++) scale = Math.max(scale, Math.abs(a[start + i * stride]!));
   if (scale === 0) return 0;
   let sum = 0;
   for (let i = 0; i < count; i++) {
-    const v = a[start + i * stride] / scale;
+    const v = a[start + i * stride]! / scale;
     sum += v * v;
   }
   return scale * Math.sqrt(sum);
@@ -117,7 +117,7 @@ export function argMaxAbs(a: Float64Array, start: number, count: number, stride 
   let best = 0;
   let bestAbs = -1;
   for (let i = 0; i < count; i++) {
-    const v = Math.abs(a[start + i * stride]);
+    const v = Math.abs(a[start + i * stride]!);
     if (v > bestAbs) {
       bestAbs = v;
       best = i;
@@ -133,7 +133,7 @@ export function argMaxAbs(a: Float64Array, start: number, count: number, stride 
 export function sortOrder(values: Float64Array, descending: boolean): number[] {
   const order = Array.from({ length: values.length }, (_, i) => i);
   order.sort((i, j) => {
-    const d = descending ? values[j] - values[i] : values[i] - values[j];
+    const d = descending ? values[j]! - values[i]! : values[i]! - values[j]!;
     return d !== 0 ? d : i - j;
   });
   return order;

@@ -33,24 +33,24 @@ function jacobiEigen(a: Float64Array, n: number): { values: Float64Array; vector
     let rotated = false;
     for (let p = 0; p < n - 1; p++) {
       for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
+        const apq = a[p * n + q]!;
         if (Math.abs(apq) <= threshold) continue;
         // Symmetric 2x2 Schur decomposition (GvL Algorithm 8.5.1): choose
         // t = tan(theta) as the smaller root of t^2 + 2 tau t - 1 = 0.
-        const tau = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        const tau = (a[q * n + q]! - a[p * n + p]!) / (2 * apq);
         const t = (tau >= 0 ? 1 : -1) / (Math.abs(tau) + Math.hypot(1, tau));
         const c = 1 / Math.sqrt(1 + t * t);
         const s = t * c;
         // A <- A J (columns p and q), then A <- J^T A (rows p and q).
         for (let i = 0; i < n; i++) {
-          const x = a[i * n + p];
-          const y = a[i * n + q];
+          const x = a[i * n + p]!;
+          const y = a[i * n + q]!;
           a[i * n + p] = c * x - s * y;
           a[i * n + q] = s * x + c * y;
         }
         for (let j = 0; j < n; j++) {
-          const x = a[p * n + j];
-          const y = a[q * n + j];
+          const x = a[p * n + j]!;
+          const y = a[q * n + j]!;
           a[p * n + j] = c * x - s * y;
           a[q * n + j] = s * x + c * y;
         }
@@ -58,8 +58,8 @@ function jacobiEigen(a: Float64Array, n: number): { values: Float64Array; vector
         a[p * n + q] = 0;
         a[q * n + p] = 0;
         for (let i = 0; i < n; i++) {
-          const x = v[i * n + p];
-          const y = v[i * n + q];
+          const x = v[i * n + p]!;
+          const y = v[i * n + q]!;
           v[i * n + p] = c * x - s * y;
           v[i * n + q] = s * x + c * y;
         }
@@ -69,7 +69,7 @@ function jacobiEigen(a: Float64Array, n: number): { values: Float64Array; vector
     if (!rotated) break;
   }
   const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = a[i * n + i];
+  for (let i = 0; i < n; i++) values[i] = a[i * n + i]!;
   return { values, vectors: v };
 }
 
@@ -101,20 +101,20 @@ export function eigh(a: NDArray, options: EighOptions = {}): { values: NDArray; 
   // Symmetrise, and scale to max |entry| = 1 so nothing overflows (undone on w).
   const sym = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) sym[i * n + j] = 0.5 * data[i * n + j] + 0.5 * data[j * n + i];
+    for (let j = 0; j < n; j++) sym[i * n + j] = 0.5 * data[i * n + j]! + 0.5 * data[j * n + i]!;
   }
   const scale = maxAbs(sym);
-  if (scale > 0) for (let i = 0; i < sym.length; i++) sym[i] /= scale;
+  if (scale > 0) for (let i = 0; i < sym.length; i++) sym[i]! /= scale;
   const { values, vectors } = jacobiEigen(sym, n);
 
   const perm = sortOrder(values, order === 'descending');
   const w = new Float64Array(n);
   const vOut = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
-    const src = perm[j];
-    w[j] = values[src] * scale;
-    const sign = vectors[argMaxAbs(vectors, src, n, n) * n + src] < 0 ? -1 : 1;
-    for (let i = 0; i < n; i++) vOut[i * n + j] = sign * vectors[i * n + src];
+    const src = perm[j]!;
+    w[j] = values[src]! * scale;
+    const sign = vectors[argMaxAbs(vectors, src, n, n) * n + src]! < 0 ? -1 : 1;
+    for (let i = 0; i < n; i++) vOut[i * n + j] = sign * vectors[i * n + src]!;
   }
   return { values: toNDArray(w, [n]), vectors: toNDArray(vOut, [n, n]) };
 }

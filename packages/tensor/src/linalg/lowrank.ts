@@ -59,9 +59,9 @@ export function svdLowRank(a: NDArray, options: SvdLowRankOptions = {}): { U: ND
   if (center && m > 0) {
     for (let j = 0; j < n; j++) {
       let mean = 0;
-      for (let i = 0; i < m; i++) mean += data[i * n + j];
+      for (let i = 0; i < m; i++) mean += data[i * n + j]!;
       mean /= m;
-      for (let i = 0; i < m; i++) data[i * n + j] -= mean;
+      for (let i = 0; i < m; i++) data[i * n + j]! -= mean;
     }
   }
   const r = Math.min(q, m, n);

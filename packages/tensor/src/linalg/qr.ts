@@ -39,7 +39,7 @@ export function householderQR(a: Float64Array, m: number, n: number, complete: b
   for (let j = 0; j < k; j++) {
     const len = m - j;
     let tailMax = 0;
-    for (let i = 1; i < len; i++) tailMax = Math.max(tailMax, Math.abs(r[(j + i) * n + j]));
+    for (let i = 1; i < len; i++) tailMax = Math.max(tailMax, Math.abs(r[(j + i) * n + j]!));
     const v = new Float64Array(len);
     v[0] = 1;
     vs.push(v);
@@ -48,11 +48,11 @@ export function householderQR(a: Float64Array, m: number, n: number, complete: b
 
     // v and tau do not change when x is scaled, so work with x / max|x_i|: the
     // norm cannot overflow, and tiny (even subnormal) columns keep full precision.
-    const scale = Math.max(tailMax, Math.abs(r[j * n + j]));
-    const alpha = r[j * n + j] / scale;
+    const scale = Math.max(tailMax, Math.abs(r[j * n + j]!));
+    const alpha = r[j * n + j]! / scale;
     let sumSq = alpha * alpha;
     for (let i = 1; i < len; i++) {
-      const t = r[(j + i) * n + j] / scale;
+      const t = r[(j + i) * n + j]! / scale;
       v[i] = t;
       sumSq += t * t;
     }
@@ -61,16 +61,16 @@ export function householderQR(a: Float64Array, m: number, n: number, complete: b
     const beta = alpha >= 0 ? -norm : norm;
     const tau = (beta - alpha) / beta;
     const pivot = alpha - beta;
-    for (let i = 1; i < len; i++) v[i] /= pivot;
+    for (let i = 1; i < len; i++) v[i]! /= pivot;
     taus[j] = tau;
 
     // Apply H_j to the remaining columns j+1..n-1.
     for (let c = j + 1; c < n; c++) {
       let w = 0;
-      for (let i = 0; i < len; i++) w += v[i] * r[(j + i) * n + c];
+      for (let i = 0; i < len; i++) w += v[i]! * r[(j + i) * n + c]!;
       w *= tau;
       if (w === 0) continue;
-      for (let i = 0; i < len; i++) r[(j + i) * n + c] -= w * v[i];
+      for (let i = 0; i < len; i++) r[(j + i) * n + c]! -= w * v[i]!;
     }
     r[j * n + j] = beta * scale;
     for (let i = 1; i < len; i++) r[(j + i) * n + j] = 0;
@@ -82,16 +82,16 @@ export function householderQR(a: Float64Array, m: number, n: number, complete: b
   const q = new Float64Array(m * qCols);
   for (let i = 0; i < qCols; i++) q[i * qCols + i] = 1;
   for (let j = k - 1; j >= 0; j--) {
-    const tau = taus[j];
+    const tau = taus[j]!;
     if (tau === 0) continue;
-    const v = vs[j];
+    const v = vs[j]!;
     const len = m - j;
     for (let c = j; c < qCols; c++) {
       let w = 0;
-      for (let i = 0; i < len; i++) w += v[i] * q[(j + i) * qCols + c];
+      for (let i = 0; i < len; i++) w += v[i]! * q[(j + i) * qCols + c]!;
       w *= tau;
       if (w === 0) continue;
-      for (let i = 0; i < len; i++) q[(j + i) * qCols + c] -= w * v[i];
+      for (let i = 0; i < len; i++) q[(j + i) * qCols + c]! -= w * v[i]!;
     }
   }
 

@@ -52,8 +52,8 @@ function oneSidedJacobi(g: Float64Array, v: Float64Array, k: number, len: number
         let beta = 0;
         let gamma = 0;
         for (let i = 0; i < len; i++) {
-          const x = g[p * len + i];
-          const y = g[q * len + i];
+          const x = g[p * len + i]!;
+          const y = g[q * len + i]!;
           alpha += x * x;
           beta += y * y;
           gamma += x * y;
@@ -81,8 +81,8 @@ function oneSidedJacobi(g: Float64Array, v: Float64Array, k: number, len: number
 /** Rows p, q of a row-major matrix with `len` columns become c r_p - s r_q and s r_p + c r_q. */
 function rotateRows(a: Float64Array, p: number, q: number, len: number, c: number, s: number): void {
   for (let i = 0; i < len; i++) {
-    const x = a[p * len + i];
-    const y = a[q * len + i];
+    const x = a[p * len + i]!;
+    const y = a[q * len + i]!;
     a[p * len + i] = c * x - s * y;
     a[q * len + i] = s * x + c * y;
   }
@@ -99,14 +99,14 @@ function completeRows(rows: Float64Array, r: number, len: number, total: number)
   if (total === r) return out;
   const { q } = householderQR(transposeF64(rows.subarray(0, r * len), r, len), len, r, true);
   for (let i = r; i < total; i++) {
-    for (let j = 0; j < len; j++) out[i * len + j] = q[j * len + i];
+    for (let j = 0; j < len; j++) out[i * len + j] = q[j * len + i]!;
   }
   return out;
 }
 
 /** Multiplies row i of a row-major matrix by -1. */
 function negateRow(a: Float64Array, i: number, len: number): void {
-  for (let j = 0; j < len; j++) a[i * len + j] = -a[i * len + j];
+  for (let j = 0; j < len; j++) a[i * len + j] = -a[i * len + j]!;
 }
 
 /**
@@ -122,7 +122,7 @@ export function denseSVD(a: Float64Array, m: number, n: number, full: boolean): 
   const g = tall ? transposeF64(a, m, n) : a.slice();
   // Scale to max |entry| = 1 so squared norms cannot overflow; undone on S.
   const scale = maxAbs(g);
-  if (scale > 0) for (let i = 0; i < g.length; i++) g[i] /= scale;
+  if (scale > 0) for (let i = 0; i < g.length; i++) g[i]! /= scale;
   const right = new Float64Array(k * k);
   for (let i = 0; i < k; i++) right[i * k + i] = 1;
   oneSidedJacobi(g, right, k, long);
@@ -131,7 +131,7 @@ export function denseSVD(a: Float64Array, m: number, n: number, full: boolean): 
   for (let i = 0; i < k; i++) norms[i] = norm2(g, i * long, long);
   const order = sortOrder(norms, true);
   const s = new Float64Array(k);
-  for (let i = 0; i < k; i++) s[i] = norms[order[i]] * scale;
+  for (let i = 0; i < k; i++) s[i] = norms[order[i]!]! * scale;
 
   // Left vectors of B: normalised rows of g, then (for zero or negligible
   // singular values, which sort last) an orthonormal completion.
@@ -139,16 +139,16 @@ export function denseSVD(a: Float64Array, m: number, n: number, full: boolean): 
   const leftTotal = full ? long : k;
   const leftRows = new Float64Array(leftTotal * long);
   let rank = 0;
-  while (rank < k && norms[order[rank]] > nullTol) {
-    const src = order[rank] * long;
-    const inv = 1 / norms[order[rank]];
-    for (let j = 0; j < long; j++) leftRows[rank * long + j] = g[src + j] * inv;
+  while (rank < k && norms[order[rank]!]! > nullTol) {
+    const src = order[rank]! * long;
+    const inv = 1 / norms[order[rank]!]!;
+    for (let j = 0; j < long; j++) leftRows[rank * long + j] = g[src + j]! * inv;
     rank++;
   }
   const left = completeRows(leftRows, rank, long, leftTotal);
   // Right vectors of B: the accumulated rotations, in the same order.
   const rightRows = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) rightRows.set(right.subarray(order[i] * k, order[i] * k + k), i * k);
+  for (let i = 0; i < k; i++) rightRows.set(right.subarray(order[i]! * k, order[i]! * k + k), i * k);
 
   // A = B or A = B^T: swap the roles of the two factors for wide inputs.
   const uRows = tall ? left : rightRows;
@@ -160,13 +160,13 @@ export function denseSVD(a: Float64Array, m: number, n: number, full: boolean): 
   // the matching column of U flips with it so U diag(S) Vt is unchanged. Completed
   // basis vectors without a partner follow the same rule on their own.
   for (let i = 0; i < vtRows; i++) {
-    if (vt[i * n + argMaxAbs(vt, i * n, n)] < 0) {
+    if (vt[i * n + argMaxAbs(vt, i * n, n)]! < 0) {
       negateRow(vt, i, n);
       if (i < k) negateRow(uRows, i, m);
     }
   }
   for (let i = k; i < uCount; i++) {
-    if (uRows[i * m + argMaxAbs(uRows, i * m, m)] < 0) negateRow(uRows, i, m);
+    if (uRows[i * m + argMaxAbs(uRows, i * m, m)]! < 0) negateRow(uRows, i, m);
   }
   return { u: transposeF64(uRows, uCount, m), s, vt, uCols: uCount, vtRows };
 }
