@@ -9,10 +9,11 @@ import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const wanted = process.argv.slice(2);
-// every packages/<name>/test, plus the top-level repro/test (the @tsgrad/repro workspace package)
+// every packages/<name>/test, plus repro/test (the @tsgrad/repro workspace package) and docs/test (README snippets)
 const suites = [
   ...readdirSync(join(root, 'packages')).map((p) => ({ name: p, dir: join('packages', p, 'test') })),
   { name: 'repro', dir: join('repro', 'test') },
+  { name: 'docs', dir: join('docs', 'test') },
 ].filter((s) => existsSync(join(root, s.dir)) && (wanted.length === 0 || wanted.includes(s.name)));
 
 let passed = 0;
