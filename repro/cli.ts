@@ -1,5 +1,5 @@
 /**
- * `pnpm repro <name> [--preset quick|full] [--out DIR] [--seeds N]`
+ * `pnpm repro <name> [--preset quick|standard|full] [--out DIR] [--seeds N] [--resume]`
  *
  * Runs one registered reproduction (see experiments.ts), or every one with `all`, each
  * writing metrics.json, SVG plots and report.md into its output folder
@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXPERIMENTS } from './experiments.ts';
-import type { Preset, RunOptions } from './lib/experiment.ts';
+import { PRESET_NAMES, type Preset, type RunOptions } from './lib/experiment.ts';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -19,20 +19,21 @@ function positiveInt(value: string): number {
   return n;
 }
 
-async function runOne(name: string, opts: RunOptions): Promise<boolean> {
+/** Runs one experiment; returns where its report is (or the output folder), or null when it failed. */
+async function runOne(name: string, opts: RunOptions): Promise<string | null> {
   const entry = EXPERIMENTS[name]!;
   mkdirSync(opts.outDir, { recursive: true });
   const started = Date.now();
-  console.error(`[repro] ${name}: preset ${opts.preset}${opts.seeds ? `, ${opts.seeds} seed(s)` : ''}, writing to ${opts.outDir}`);
+  console.error(`[repro] ${name}: preset ${opts.preset}${opts.seeds ? `, ${opts.seeds} seed(s)` : ''}${opts.resume ? ', resuming' : ''}, writing to ${opts.outDir}`);
   try {
     const experiment = await entry.load();
-    await experiment.run(opts);
+    const report = await experiment.run(opts);
     console.error(`[repro] ${name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return true;
+    return typeof report === 'string' ? report : opts.outDir;
   } catch (err) {
     console.error(`[repro] ${name}: FAILED after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-    return false;
+    return null;
   }
 }
 
@@ -41,21 +42,30 @@ const program = new Command()
   .name('pnpm repro')
   .description('Run a tsgrad reproduction and write metrics.json, SVG plots and report.md.')
   .argument('<name>', `one of: ${[...names, 'all'].join(', ')}`)
-  .addOption(new Option('--preset <preset>', 'quick (minutes) or full').choices(['quick', 'full']).default('quick'))
+  .addOption(new Option('--preset <preset>', 'quick (minutes, CI-sized), standard (the README numbers, < 45 min) or full').choices([...PRESET_NAMES]).default('quick'))
   .option('--out <dir>', 'output folder (default results/<name>)')
   .option('--seeds <n>', "number of seeds (default: the preset's)", positiveInt)
+  .option('--resume', 'continue an interrupted run from the phases already stored in the output folder')
   .addHelpText('after', `\nExperiments:\n${names.map((n) => `  ${n.padEnd(10)} ${EXPERIMENTS[n]!.description}`).join('\n')}`)
-  .action(async (name: string, o: { preset: Preset; out?: string; seeds?: number }) => {
+  .action(async (name: string, o: { preset: Preset; out?: string; seeds?: number; resume?: boolean }) => {
     const which = name === 'all' ? names : [name];
     if (name !== 'all' && !Object.hasOwn(EXPERIMENTS, name)) {
       program.error(`unknown experiment '${name}'; choose one of: ${[...names, 'all'].join(', ')}`);
     }
+    const lacking = which.filter((n) => !EXPERIMENTS[n]!.presets.includes(o.preset));
+    if (lacking.length > 0) {
+      program.error(`no '${o.preset}' preset yet for: ${lacking.map((n) => `${n} (has ${EXPERIMENTS[n]!.presets.join(', ')})`).join('; ')}`);
+    }
     const failed: string[] = [];
+    const reports: string[] = [];
     for (const n of which) {
       const outDir =
         o.out === undefined ? join(root, 'results', n) : name === 'all' ? resolve(o.out, n) : resolve(o.out);
-      if (!(await runOne(n, { preset: o.preset, outDir, seeds: o.seeds }))) failed.push(n);
+      const report = await runOne(n, { preset: o.preset, outDir, seeds: o.seeds, resume: o.resume });
+      if (report === null) failed.push(n);
+      else reports.push(`  ${n.padEnd(6)} ${report}`);
     }
+    if (reports.length > 0) console.error(`[repro] reports:\n${reports.join('\n')}`);
     if (failed.length > 0) {
       console.error(`[repro] failed: ${failed.join(', ')}`);
       process.exitCode = 1;

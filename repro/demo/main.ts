@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Tensor, noGrad } from '@tsgrad/autograd';
 import { DataLoader, loadMnist, TensorDataset } from '@tsgrad/nn';
 import { NDArray, Rng } from '@tsgrad/tensor';
-import { seedList, type RunOptions } from '../lib/experiment.ts';
+import { presetOf, seedList, type RunOptions } from '../lib/experiment.ts';
 import { barChart, lineChart, writeSvg } from '../lib/plot.ts';
 import { Progress } from '../lib/progress.ts';
 import { formatMeanStd, markdownTable, meanStd, meanStdCurves, runInfo, writeJson, writeReport } from '../lib/results.ts';
@@ -74,8 +74,11 @@ function trainOne(seed: number, cfg: (typeof PRESETS)['quick' | 'full'], label: 
   return { seed, epochLoss, testAccuracy, perDigitAccuracy };
 }
 
-export async function run(opts: RunOptions): Promise<void> {
-  const cfg = PRESETS[opts.preset];
+/** `mean ± std`, or `mean (n = 1)` for one seed. */
+const pmOrN = (m: number, s: number, n: number) => (n > 1 ? `${m.toFixed(4)} ± ${s.toFixed(4)}` : `${m.toFixed(4)} (n = 1)`);
+
+export async function run(opts: RunOptions): Promise<string> {
+  const cfg = presetOf(PRESETS, opts.preset, 'demo');
   const seeds = seedList(opts, cfg.seeds);
   const results = seeds.map((s) => trainOne(s, cfg, `demo seed ${s}`));
   const epochs = Array.from({ length: cfg.epochs }, (_, i) => i + 1);
@@ -109,7 +112,7 @@ export async function run(opts: RunOptions): Promise<void> {
       ],
     }),
   );
-  writeReport(
+  return writeReport(
     opts.outDir,
     [
       '# Demo: softmax regression on MNIST',
@@ -118,7 +121,7 @@ export async function run(opts: RunOptions): Promise<void> {
       '',
       `Final test accuracy: **${formatMeanStd(finalAcc)}** (a linear model on MNIST is expected near 0.9).`,
       '',
-      markdownTable(['epoch', 'train loss', 'test accuracy'], epochs.map((e, i) => [e, `${loss.mean[i]!.toFixed(4)} ± ${loss.std[i]!.toFixed(4)}`, `${acc.mean[i]!.toFixed(4)} ± ${acc.std[i]!.toFixed(4)}`])),
+      markdownTable(['epoch', 'train loss', 'test accuracy'], epochs.map((e, i) => [e, pmOrN(loss.mean[i]!, loss.std[i]!, seeds.length), pmOrN(acc.mean[i]!, acc.std[i]!, seeds.length)])),
       '',
       '![loss](loss.svg) ![accuracy](accuracy.svg)',
     ].join('\n'),

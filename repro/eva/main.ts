@@ -9,11 +9,12 @@
  * four of the paper's claims against the numbers.
  */
 import { join } from 'node:path';
-import { seedList, type RunOptions } from '../lib/experiment.ts';
+import { presetOf, seedList, type RunOptions } from '../lib/experiment.ts';
+import { PhasePlan } from '../lib/phases.ts';
 import { barChart, lineChart, writeSvg } from '../lib/plot.ts';
 import { meanStd, runInfo, writeJson, writeReport } from '../lib/results.ts';
 import { finetune, METHODS, type FinetuneConfig, type RunResult } from './finetune.ts';
-import { buildReport, type TaskSummary } from './report.ts';
+import { buildReport, taskVerdicts, type TaskSummary } from './report.ts';
 import { languageTask, visionTask, type LanguageConfig, type Task, type VisionConfig } from './tasks.ts';
 
 interface Preset {
@@ -130,28 +131,61 @@ function shortName(layer: string): string {
   return layer.replace(/^blocks\./, '').replace(/\.(attn|mlp)\./, '.');
 }
 
-export async function run(opts: RunOptions): Promise<void> {
-  const preset = PRESETS[opts.preset];
+export async function run(opts: RunOptions): Promise<string> {
+  const preset = presetOf(PRESETS, opts.preset, 'eva');
   const seeds = seedList(opts, preset.seeds);
   const started = performance.now();
   const summaries: TaskSummary[] = [];
+  // one phase per fine-tuning run, weighted by its steps, so the overall ETA covers the
+  // whole preset and an interrupted run resumes (--resume) after its last finished run
+  const plan = new PhasePlan({ outDir: opts.outDir, resume: opts.resume ?? false, settings: { preset, seeds } });
+  const key = (task: string, method: string, seed: number) => `${task}/${method}/seed${seed}`;
+  for (const [task, ft] of [['language', preset.languageFt], ['vision', preset.visionFt]] as const) {
+    for (const seed of seeds) for (const m of METHODS) plan.expect(key(task, m.name, seed), ft.steps);
+  }
   for (const which of ['language', 'vision'] as const) {
     const t0 = performance.now();
     const task = which === 'language' ? languageTask(preset.language, opts.outDir) : visionTask(preset.vision, opts.outDir);
     const ft = which === 'language' ? preset.languageFt : preset.visionFt;
     const runs: RunResult[] = [];
-    for (const seed of seeds) for (const m of METHODS) runs.push(finetune(task, m, seed, ft));
+    for (const seed of seeds) for (const m of METHODS) runs.push(await plan.run(key(which, m.name, seed), () => finetune(task, m, seed, ft)));
     const s = summarise(task, runs, ft);
     s.wallSeconds = (performance.now() - t0) / 1000;
     summaries.push(s);
+    // partial results as each task finishes: a long run shows its first numbers early
     await plots(opts.outDir, s);
+    writeMetrics(opts, preset, seeds, summaries, (performance.now() - started) / 1000, plan.resumed);
   }
+  await summaryPlots(opts.outDir, summaries);
+  const totalSeconds = (performance.now() - started) / 1000;
+  writeMetrics(opts, preset, seeds, summaries, totalSeconds, plan.resumed);
+  return writeReport(opts.outDir, buildReport({ preset: opts.preset, seeds, summaries, totalSeconds }));
+}
+
+function writeMetrics(opts: RunOptions, preset: Preset, seeds: number[], summaries: TaskSummary[], wallSeconds: number, resumedPhases: number): void {
+  writeJson(join(opts.outDir, 'metrics.json'), {
+    experiment: 'eva',
+    preset: opts.preset,
+    complete: summaries.length === 2,
+    seeds,
+    methods: METHODS,
+    config: preset,
+    wallSeconds,
+    resumedPhases,
+    run: runInfo(),
+    tasks: Object.fromEntries(summaries.map((s) => [s.task, s])),
+    verdicts: summaries.flatMap((s) => taskVerdicts(s).map((v) => ({ task: s.task, ...v }))),
+  });
+}
+
+/** The plots across both tasks: init-time share and gradient norm at step 0. */
+async function summaryPlots(outDir: string, summaries: TaskSummary[]): Promise<void> {
   const shares = summaries.map((s) => ({
     task: s.task,
     values: METHODS.map((m) => (100 * s.methods[m.name]!.initSeconds.mean) / s.methods[m.name]!.trainSeconds.mean),
   }));
   writeSvg(
-    join(opts.outDir, 'init-share.svg'),
+    join(outDir, 'init-share.svg'),
     await barChart({
       title: 'Init time as % of fine-tuning time (mean over seeds)',
       xLabel: 'init',
@@ -161,7 +195,7 @@ export async function run(opts: RunOptions): Promise<void> {
     }),
   );
   writeSvg(
-    join(opts.outDir, 'grad-norm.svg'),
+    join(outDir, 'grad-norm.svg'),
     await barChart({
       title: 'Gradient norm of the LoRA parameters at step 0 (mean ± std)',
       xLabel: 'init',
@@ -174,17 +208,4 @@ export async function run(opts: RunOptions): Promise<void> {
       })),
     }),
   );
-  const totalSeconds = (performance.now() - started) / 1000;
-  const tasks = Object.fromEntries(summaries.map((s) => [s.task, s]));
-  writeJson(join(opts.outDir, 'metrics.json'), {
-    experiment: 'eva',
-    preset: opts.preset,
-    seeds,
-    methods: METHODS,
-    config: preset,
-    wallSeconds: totalSeconds,
-    run: runInfo(),
-    tasks,
-  });
-  writeReport(opts.outDir, buildReport({ preset: opts.preset, seeds, summaries, totalSeconds }));
 }

@@ -5,9 +5,13 @@
  *  2. EVA has the largest gradient norm at the start (Fig. 4; Theorem 3.2);
  *  3. rank redistribution moves ranks between layer types, from the wider FFN weights
  *     to attention in LLMs (section 4.1, Fig. 13-14);
- *  4. the init costs a small share of training (0.2-0.7% for Llama-2-7B, Fig. 5).
+ *  4. the init costs a small share of training (0.2-0.7% for Llama-2-7B, Fig. 5);
+ *  5. a lower final loss than the other inits.
+ * Each verdict states its rule next to it and is stored in metrics.json as
+ * `{ claim, rule, value, held }`; comparisons are paired over seeds with 95% t intervals.
  */
 import { markdownTable } from '../lib/results.ts';
+import { direction, formatPaired, pairedDiff, verdictWord, type PairedComparison, type Verdict } from '../lib/stats.ts';
 import { METHODS, type FinetuneConfig, type RunResult } from './finetune.ts';
 
 type Stat = { mean: number; std: number; values: number[] };
@@ -43,7 +47,9 @@ export interface TaskSummary {
 }
 
 const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
-const pm = (m: number, s: number, d = 3) => `${f(m, d)} ± ${f(s, d)}`;
+/** `mean ± std` over seeds, or `mean (n = 1)` for a single seed (a std of 0 from one run would look like certainty). */
+const pm = (m: number, s: number, d = 3, n = 2) => (n > 1 ? `${f(m, d)} ± ${f(s, d)}` : `${f(m, d)} (n = 1)`);
+
 
 /** Index of the first evaluation at or after 20% of the budget (the "early" point). */
 function earlyIndex(s: TaskSummary): number {
@@ -53,14 +59,14 @@ function earlyIndex(s: TaskSummary): number {
   return i < 0 ? curve.length - 1 : i;
 }
 
-/** Paired (same seed, same batches) difference a - b of a per-run quantity: mean ± std. */
-function paired(s: TaskSummary, a: string, b: string, q: (r: RunResult) => number): { mean: number; std: number } {
+/** Paired (same seed, same batches) comparison a - b of a per-run quantity, with a 95% t interval. */
+function paired(s: TaskSummary, a: string, b: string, q: (r: RunResult) => number): PairedComparison {
   const ra = s.methods[a]!.runs;
   const rb = s.methods[b]!.runs;
-  const d = ra.map((r) => q(r) - q(rb.find((x) => x.seed === r.seed)!));
-  const mean = d.reduce((x, y) => x + y, 0) / d.length;
-  const std = d.length > 1 ? Math.sqrt(d.reduce((x, y) => x + (y - mean) ** 2, 0) / (d.length - 1)) : 0;
-  return { mean, std };
+  return pairedDiff(
+    ra.map(q),
+    ra.map((r) => q(rb.find((x) => x.seed === r.seed)!)),
+  );
 }
 
 function rankOrder(values: Record<string, number>, ascending: boolean): string[] {
@@ -73,47 +79,58 @@ function layerType(name: string): string {
   return /^\d+$/.test(last) ? name : last;
 }
 
-function claimEarly(s: TaskSummary): string[] {
+/** Lines for the report plus the machine-readable verdict they state. */
+interface Claim {
+  lines: string[];
+  verdict: Verdict;
+}
+
+const BASELINES = ['default', 'gaussian', 'pissa', 'olora'];
+
+function claimEarly(s: TaskSummary): Claim {
   const i = earlyIndex(s);
   const step = s.methods['default']!.curve[i]!.step;
   const early = Object.fromEntries(METHODS.map((m) => [m.name, s.methods[m.name]!.curve[i]!.evalLossMean]));
-  const auc = Object.fromEntries(
-    METHODS.map((m) => {
-      const c = s.methods[m.name]!.curve.slice(1);
-      return [m.name, c.reduce((a, p) => a + p.evalLossMean, 0) / c.length];
-    }),
-  );
-  const order = rankOrder(early, true);
-  const d = paired(s, 'eva', 'default', (r) => r.curve[i]!.evalLoss);
-  const beatsDefault = early['eva']! < early['default']!;
-  const best = order[0] === 'eva';
-  const verdict = best ? '**held**' : beatsDefault ? '**partly held**' : '**did not hold**';
-  return [
-    `- ${verdict}: held-out loss at step ${step} (${Math.round((100 * step) / s.finetune.steps)}% of the budget): ` +
-      order.map((n) => `${n} ${f(early[n]!)}`).join(', ') +
-      `. EVA − default (paired over seeds): ${pm(d.mean, d.std)}. ` +
-      `Mean held-out loss over the whole curve (lower = faster): ` +
-      rankOrder(auc, true).map((n) => `${n} ${f(auc[n]!)}`).join(', ') +
-      '.',
-  ];
+  const vs = Object.fromEntries(BASELINES.map((b) => [b, paired(s, 'eva', b, (r) => r.curve[i]!.evalLoss)]));
+  const lowerThan = BASELINES.filter((b) => direction(vs[b]!) === 'lower');
+  const held = lowerThan.length === BASELINES.length ? true : lowerThan.includes('default') ? 'partly' : false;
+  const rule =
+    `at the first evaluation at or after 20% of the steps (step ${step}), the 95% CI of the paired difference EVA − init lies below 0: ` +
+    'held if for every baseline init, partly held if for the default init only or some, else did not hold';
+  return {
+    verdict: { claim: 'EVA converges faster early in fine-tuning', rule, value: Object.fromEntries(BASELINES.map((b) => [b, vs[b]])), held },
+    lines: [
+      `- ${verdictWord(held)}: held-out loss at step ${step} (${Math.round((100 * step) / s.finetune.steps)}% of the budget): ` +
+        rankOrder(early, true).map((n) => `${n} ${f(early[n]!)}`).join(', ') +
+        '. EVA − init, paired over seeds: ' +
+        BASELINES.map((b) => `${b} ${formatPaired(vs[b]!)}`).join('; ') +
+        '.',
+      `  Rule: ${rule}.`,
+    ],
+  };
 }
 
-function claimGrad(s: TaskSummary): string[] {
+function claimGrad(s: TaskSummary): Claim {
   const g = Object.fromEntries(METHODS.map((m) => [m.name, s.methods[m.name]!.gradNormAtStep0.mean]));
   const order = rankOrder(g, false);
-  const aboveRandom = g['eva']! > g['default']! && g['eva']! > g['gaussian']!;
-  const verdict = order[0] === 'eva' || order[0] === 'eva_rho1' ? '**held**' : aboveRandom ? '**partly held**' : '**did not hold**';
-  return [
-    `- ${verdict}: ‖∇(A, B)‖ at step 0, mean over seeds: ` +
-      order.map((n) => `${n} ${f(g[n]!, 4)}`).join(', ') +
-      `. EVA / default = ${f(g['eva']! / g['default']!, 2)}×` +
-      (aboveRandom ? ', above both random-A inits' : '') +
-      (order[0] !== 'eva' && order[0] !== 'eva_rho1' ? `; ${order[0]} (which also trains a non-zero B at step 0) is larger` : '') +
-      '.',
-  ];
+  // Theorem 3.2 compares EVA's A with random A (B = 0 in both), so the rule compares
+  // with the random-A inits; PiSSA and OLoRA also train a non-zero B at step 0.
+  const vs = Object.fromEntries(['default', 'gaussian'].map((b) => [b, paired(s, 'eva', b, (r) => r.gradNormAtStep0)]));
+  const above = Object.values(vs).filter((c) => direction(c) === 'higher').length;
+  const held = above === 2 ? true : above === 1 ? 'partly' : false;
+  const rule = 'the 95% CI of the paired difference of ‖∇(A, B)‖ at step 0, EVA − random-A init, lies above 0: held for both default and gaussian, partly for one';
+  return {
+    verdict: { claim: 'EVA has a larger gradient norm at the start than random-A inits (Theorem 3.2)', rule, value: vs, held },
+    lines: [
+      `- ${verdictWord(held)}: ‖∇(A, B)‖ at step 0, mean over seeds: ` +
+        order.map((n) => `${n} ${f(g[n]!, 4)}`).join(', ') +
+        `. EVA − default ${formatPaired(vs['default']!, 4)}; EVA − gaussian ${formatPaired(vs['gaussian']!, 4)}.`,
+      `  Rule: ${rule}.`,
+    ],
+  };
 }
 
-function claimRanks(s: TaskSummary): string[] {
+function claimRanks(s: TaskSummary): Claim {
   const r = s.finetune.r;
   const byType = new Map<string, number[]>();
   for (const [layer, k] of Object.entries(s.eva.ranksMean)) {
@@ -121,43 +138,76 @@ function claimRanks(s: TaskSummary): string[] {
     byType.set(t, [...(byType.get(t) ?? []), k]);
   }
   const avg = [...byType.entries()].map(([t, v]) => [t, v.reduce((a, b) => a + b, 0) / v.length] as const);
-  const moved = avg.some(([, v]) => Math.abs(v - r) >= 1);
   const zero = Object.entries(s.eva.ranks).filter(([, k]) => k === 0).map(([l]) => l);
   const lines = [
-    `- ${moved ? '**held**' : '**did not hold**'}: mean EVA rank (rho 2) per layer type, uniform = ${r}: ` +
+    `- mean EVA rank (rho 2) per layer type, uniform = ${r}: ` +
       avg.map(([t, v]) => `${t} ${f(v, 1)}`).join(', ') +
       `. Budget ${s.eva.rankBudget} = ${r} × ${Object.keys(s.eva.ranks).length} layers, cap round(2 × ${r}) = ${2 * r}` +
       (zero.length ? `; rank 0 (adapter removed) for ${zero.join(', ')}` : '') +
       `. EVA needed ${s.eva.evaBatches.join(', ')} batches to converge (tau ${s.finetune.tau}).`,
   ];
+  let verdict: Verdict;
   if (s.task === 'language') {
-    const attn = avg.filter(([t]) => ['q_proj', 'k_proj', 'v_proj', 'out_proj'].includes(t)).map(([, v]) => v);
-    const ffn = avg.filter(([t]) => ['fc1', 'fc2'].includes(t)).map(([, v]) => v);
-    const a = attn.reduce((x, y) => x + y, 0) / attn.length;
-    const b = ffn.reduce((x, y) => x + y, 0) / ffn.length;
-    lines.push(
-      `  The paper's direction (from the wider FFN weights to attention): attention layers average ${f(a, 2)}, FFN layers ${f(b, 2)} → ` +
-        (a > b ? 'same direction as the paper.' : 'not the paper\'s direction here.'),
-    );
+    const mean = (names: string[]) => {
+      const v = avg.filter(([t]) => names.includes(t)).map(([, x]) => x);
+      return v.reduce((x, y) => x + y, 0) / v.length;
+    };
+    const attention = mean(['q_proj', 'k_proj', 'v_proj', 'out_proj']);
+    const ffn = mean(['fc1', 'fc2']);
+    const rule = 'the paper\'s direction (section 4.1): the mean EVA rank of the attention projections exceeds that of the FFN layers (fc1, fc2), averaged over seeds';
+    const held = attention > ffn;
+    verdict = { claim: 'rank redistribution moves ranks from the FFN weights to attention', rule, value: { attention, ffn }, held };
+    lines[0] = `- ${verdictWord(held)}: attention layers average ${f(attention, 2)}, FFN layers ${f(ffn, 2)}; ${lines[0]!.slice(2)}`;
+    lines.push(`  Rule: ${rule}.`);
+  } else {
+    const rule = 'no attention layers in this model, so the paper\'s direction (FFN → attention) cannot be tested';
+    verdict = { claim: 'rank redistribution moves ranks from the FFN weights to attention', rule, value: Object.fromEntries(avg), held: null };
+    lines[0] = `- ${verdictWord(null)}: ${lines[0]!.slice(2)}`;
+    lines.push(`  Rule: ${rule}.`);
   }
   const p2 = s.methods['eva']!.loraParams.mean;
   const p1 = s.methods['eva_rho1']!.loraParams.mean;
-  lines.push(`  Trainable LoRA parameters: EVA rho 2 ${f(p2, 0)} vs uniform ${f(p1, 0)} (${p2 < p1 ? 'fewer, as in the paper\'s Table 11' : 'not fewer'}).`);
-  return lines;
+  lines.push(`  Trainable LoRA parameters: EVA rho 2 ${f(p2, 0)} vs uniform ${f(p1, 0)} (${p2 < p1 ? 'fewer, as in the paper\'s Table 11' : 'not fewer: a comparison with the uniform-rank inits is not parameter-matched'}).`);
+  return { lines, verdict };
 }
 
-function claimCost(s: TaskSummary): string[] {
+function claimCost(s: TaskSummary): Claim {
   const e = s.methods['eva']!;
   const share = (100 * e.initSeconds.mean) / e.trainSeconds.mean;
   const perStep = e.trainSeconds.mean / s.finetune.steps;
   const stepsFor1 = e.initSeconds.mean / (0.01 * perStep);
-  const verdict = share <= 1 ? '**held**' : share <= 5 ? '**partly held**' : '**did not hold at this scale**';
+  const held = share <= 1 ? true : share <= 5 ? 'partly' : false;
+  const rule = 'EVA init seconds / fine-tuning seconds (means over seeds): held at most 1% (the paper reports 0.2-0.7%), partly held at most 5%';
   const others = METHODS.filter((m) => m.name !== 'eva').map((m) => `${m.name} ${f((100 * s.methods[m.name]!.initSeconds.mean) / s.methods[m.name]!.trainSeconds.mean, 1)}%`);
-  return [
-    `- ${verdict}: EVA init ${pm(e.initSeconds.mean, e.initSeconds.std, 2)} s vs ${pm(e.trainSeconds.mean, e.trainSeconds.std, 1)} s of training ` +
-      `(${s.finetune.steps} steps) = **${f(share, 1)}%** (paper: 0.2-0.7% for Llama-2-7B). Others: ${others.join(', ')}. ` +
-      `The init cost is fixed while training grows with the budget: at ${f(perStep, 3)} s/step the share would fall to 1% after about ${f(stepsFor1, 0)} steps.`,
-  ];
+  return {
+    verdict: { claim: 'the EVA init costs a small share of training', rule, value: { sharePercent: share, initStepEquivalents: e.initSeconds.mean / perStep }, held },
+    lines: [
+      `- ${verdictWord(held)}: EVA init ${pm(e.initSeconds.mean, e.initSeconds.std, 2, e.runs.length)} s vs ${pm(e.trainSeconds.mean, e.trainSeconds.std, 1, e.runs.length)} s of training ` +
+        `(${s.finetune.steps} steps) = **${f(share, 1)}%**, ${f(e.initSeconds.mean / perStep, 0)} training-step equivalents. Others: ${others.join(', ')}. ` +
+        `The init cost is fixed while training grows with the budget: at ${f(perStep, 3)} s/step the share would fall to 1% after about ${f(stepsFor1, 0)} steps.`,
+      `  Rule: ${rule}.`,
+    ],
+  };
+}
+
+function claimFinal(s: TaskSummary): Claim {
+  const vs = Object.fromEntries(BASELINES.map((b) => [b, paired(s, 'eva', b, (r) => r.curve.at(-1)!.evalLoss)]));
+  const lower = BASELINES.filter((b) => direction(vs[b]!) === 'lower');
+  const held = lower.length === BASELINES.length ? true : lower.length > 0 ? 'partly' : false;
+  const rule = 'the 95% CI of the paired difference of the final held-out loss, EVA − init, lies below 0: held for every baseline init, partly for some';
+  const best = rankOrder(Object.fromEntries(METHODS.map((m) => [m.name, s.methods[m.name]!.finalEvalLoss.mean])), true);
+  return {
+    verdict: { claim: 'EVA reaches a lower final loss than the other inits', rule, value: vs, held },
+    lines: [
+      `- ${verdictWord(held)}: EVA − init, paired over seeds: ` + BASELINES.map((b) => `${b} ${formatPaired(vs[b]!)}`).join('; ') + `. Order of the final means: ${best.join(' < ')}.`,
+      `  Rule: ${rule}. The paper's final-score gains over LoRA are small (a few tenths of a point) and often within seed noise.`,
+    ],
+  };
+}
+
+/** Every claim's verdict for one task, in the order the report lists them. */
+export function taskVerdicts(s: TaskSummary): Verdict[] {
+  return [claimEarly(s), claimGrad(s), claimRanks(s), claimCost(s), claimFinal(s)].map((c) => c.verdict);
 }
 
 /** The whole report.md. */
@@ -191,9 +241,9 @@ export function buildReport(o: { preset: string; seeds: number[]; summaries: Tas
           const em = e.reduce((a, b) => a + b, 0) / e.length;
           return [
             m.name,
-            pm(x.finalEvalLoss.mean, x.finalEvalLoss.std),
+            pm(x.finalEvalLoss.mean, x.finalEvalLoss.std, 3, x.runs.length),
             f(em),
-            pm(x.gradNormAtStep0.mean, x.gradNormAtStep0.std, 3),
+            pm(x.gradNormAtStep0.mean, x.gradNormAtStep0.std, 3, x.runs.length),
             f(x.initSeconds.mean, 2),
             f(x.trainSeconds.mean, 1),
             `${f((100 * x.initSeconds.mean) / x.trainSeconds.mean, 1)}%`,
@@ -208,21 +258,15 @@ export function buildReport(o: { preset: string; seeds: number[]; summaries: Tas
     out.push("### The paper's claims here");
     out.push('');
     out.push(`1. Faster early convergence:`);
-    out.push(...claimEarly(s));
+    out.push(...claimEarly(s).lines);
     out.push(`2. Larger gradient norm at the start:`);
-    out.push(...claimGrad(s));
-    out.push(`3. Ranks move between layer types:`);
-    out.push(...claimRanks(s));
+    out.push(...claimGrad(s).lines);
+    out.push(`3. Ranks move from the FFN weights to attention:`);
+    out.push(...claimRanks(s).lines);
     out.push(`4. The init costs a small share of training:`);
-    out.push(...claimCost(s));
-    const d = paired(s, 'eva', 'default', (r) => r.curve.at(-1)!.evalLoss);
-    out.push('');
-    const best = rankOrder(Object.fromEntries(METHODS.map((m) => [m.name, s.methods[m.name]!.finalEvalLoss.mean])), true);
-    out.push(
-      `Final held-out loss, EVA − default (paired over seeds): ${pm(d.mean, d.std)} ` +
-        `(${d.mean < 0 && Math.abs(d.mean) > 2 * d.std ? 'EVA lower, by more than twice the paired std' : 'not a clear difference'}); ` +
-        `order of the final means: ${best.join(' < ')}. The paper's final-score gains over LoRA are small (a few tenths of a point) and often within seed noise.`,
-    );
+    out.push(...claimCost(s).lines);
+    out.push(`5. Lower final loss:`);
+    out.push(...claimFinal(s).lines);
     out.push('');
   }
   out.push('![init share](init-share.svg) ![gradient norm](grad-norm.svg)');

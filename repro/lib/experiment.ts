@@ -2,20 +2,40 @@
  * What every reproduction exports from `repro/<name>/main.ts`, and what the CLI hands it.
  */
 
-export type Preset = 'quick' | 'full';
+/**
+ * 'quick': CI-sized, what `pnpm start` runs (minutes on 2 cores); 'standard': the numbers
+ * the READMEs quote (under 45 minutes on 2 cores); 'full': the largest run that makes
+ * sense on one machine. An experiment lists the presets it has (see experiments.ts).
+ */
+export type Preset = 'quick' | 'standard' | 'full';
+
+export const PRESET_NAMES: readonly Preset[] = ['quick', 'standard', 'full'];
 
 export interface RunOptions {
-  /** 'quick' (minutes on 2 cores, the default) or 'full'. */
+  /** Which preset to run (default 'quick'). */
   preset: Preset;
   /** The folder to write metrics.json, *.svg and report.md into (already created). */
   outDir: string;
   /** How many seeds to run (0..seeds-1); undefined means the preset's own default. */
   seeds?: number;
+  /** Continue an interrupted run: reuse the phases already stored in outDir (see phases.ts). */
+  resume?: boolean;
 }
 
 /** The module shape of `repro/<name>/main.ts`. */
 export interface Experiment {
-  run(opts: RunOptions): Promise<void> | void;
+  /** Runs the experiment; returns the path of its report when it wrote one. */
+  run(opts: RunOptions): Promise<string | void> | string | void;
+}
+
+/**
+ * The settings of `preset` from an experiment's table, or an error naming the presets it has.
+ * @example const cfg = presetOf({ quick: { steps: 10 } }, opts.preset, 'demo');
+ */
+export function presetOf<Table extends Partial<Record<Preset, unknown>>>(table: Table, preset: Preset, experiment: string): NonNullable<Table[keyof Table]> {
+  const cfg = (table as Partial<Record<Preset, unknown>>)[preset];
+  if (cfg === undefined) throw new Error(`${experiment}: no '${preset}' preset yet (available: ${Object.keys(table).join(', ')})`);
+  return cfg as NonNullable<Table[keyof Table]>;
 }
 
 /**

@@ -76,7 +76,7 @@ export function meanStdCurves(curves: readonly (readonly number[])[]): { mean: n
 /** "0.9712 ± 0.0031" (or just the mean for one value). */
 export function formatMeanStd(values: readonly number[], digits = 4): string {
   const { mean, std, n } = meanStd(values);
-  return n > 1 ? `${mean.toFixed(digits)} ± ${std.toFixed(digits)}` : mean.toFixed(digits);
+  return n > 1 ? `${mean.toFixed(digits)} ± ${std.toFixed(digits)}` : `${mean.toFixed(digits)} (n = 1)`;
 }
 
 /** Where and when a run happened, for metrics.json. */

@@ -41,7 +41,7 @@ import {
   type PermutationSpec,
   type StateDict,
 } from '@tsgrad/wm';
-import { seedList, type RunOptions } from '../lib/experiment.ts';
+import { presetOf, seedList, type RunOptions } from '../lib/experiment.ts';
 import { barChart, lineChart, writeSvg } from '../lib/plot.ts';
 import { Progress } from '../lib/progress.ts';
 import { runInfo, writeJson, writeReport } from '../lib/results.ts';
@@ -99,8 +99,8 @@ function rByGamma(r: AlignmentResult): Record<string, number> {
   return Object.fromEntries(r.gammas.map((g, i) => [String(g), r.overall[i]!]));
 }
 
-export async function run(opts: RunOptions): Promise<void> {
-  const cfg = PRESETS[opts.preset];
+export async function run(opts: RunOptions): Promise<string> {
+  const cfg = presetOf(PRESETS, opts.preset, 'wm');
   const t0 = Date.now();
   const seeds = seedList(opts, cfg.models);
   if (seeds.length < 3) throw new Error(`wm: the three-model test needs at least 3 seeds, got ${seeds.length}`);
@@ -284,7 +284,7 @@ export async function run(opts: RunOptions): Promise<void> {
   writeJson(join(opts.outDir, 'metrics.json'), metrics);
 
   await writePlots(opts.outDir, curves, threeModel, threeModelNaive, rResults, sA, sB, gpt);
-  writeReport(opts.outDir, writeWmReport({ preset: opts.preset, cfg, metrics }));
+  return writeReport(opts.outDir, writeWmReport({ preset: opts.preset, cfg, metrics }));
   log(`wrote ${join(opts.outDir, 'metrics.json')}, report.md and plots in ${metrics.wallSeconds.toFixed(0)} s`);
 }
 
