@@ -1,11 +1,12 @@
 /**
  * `pnpm bench`: tsgrad against TensorFlow.js (cpu and wasm backends), jax-js (wasm)
- * and js-pytorch, all in this one process on the same inputs. Prints a table of
+ * and js-pytorch, all in this one process on the same inputs, and against PyTorch on
+ * the same CPU in a child process when it is installed (bench/lib/pytorch.ts). Prints a table of
  * median times with ratios (peer time / tsgrad time: above 1 means tsgrad is faster),
  * checks the targets of the benchmark issue, and writes everything to
  * results/bench.json.
  *
- * Usage: pnpm bench [--quick] [--only=matmul,ops,mlp,gpt] [--skip=js-pytorch,...] [--out=FILE]
+ * Usage: pnpm bench [--quick] [--only=matmul,ops,mlp,gpt] [--skip=js-pytorch,PyTorch,...] [--out=FILE]
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { getBackend, listBackends, matmulPoolReady, matmulPoolStats, matmulThrea
 import { GPT, gptBatch, mlpInputs, normals } from './lib/inputs.ts';
 import * as jx from './lib/jaxjs.ts';
 import * as pt from './lib/jspytorch.ts';
+import { lossesAgree, runTorch, torchAvailable, type TorchTensor } from './lib/pytorch.ts';
 import * as tfl from './lib/tfjs.ts';
 import { time, type TimeOptions } from './lib/timing.ts';
 import * as ts from './lib/tsgrad.ts';
@@ -29,7 +31,7 @@ const outFile = flag('out')?.split('=')[1] ?? join(import.meta.dirname, '..', 'r
 const runs = (o: TimeOptions): TimeOptions => (quick ? { ...o, budgetMs: Math.min(o.budgetMs ?? 1000, 300), minRuns: Math.min(o.minRuns ?? 3, 2) } : o);
 
 /** Columns of the table; `tsgrad` is the reference the ratios divide by. */
-const LIBS = ['tsgrad', 'tsgrad 1 thread', 'tsgrad gpu', 'TF.js cpu', 'TF.js wasm', 'jax-js wasm', 'js-pytorch'] as const;
+const LIBS = ['tsgrad', 'tsgrad 1 thread', 'tsgrad gpu', 'PyTorch', 'TF.js cpu', 'TF.js wasm', 'jax-js wasm', 'js-pytorch'] as const;
 type Lib = (typeof LIBS)[number];
 
 interface Row {
@@ -148,6 +150,8 @@ async function main(): Promise<void> {
     await measure('GPT train step', 'js-pytorch', () => pt.gptStep(batch), { budgetMs: 1, minRuns: 1, warmup: 0 });
   }
 
+  const torch = skip.has('PyTorch') ? null : await pytorchPeer();
+
   const load1 = os.loadavg();
   const table = renderTable();
   process.stdout.write(`\n${table}\n`);
@@ -163,6 +167,7 @@ async function main(): Promise<void> {
     loadAfter: load1,
   };
   const tsgrad = { backend: getBackend().name, matmulThreads: matmulThreads(), pool: matmulPoolStats, commit: gitCommit() };
+  peersExtra.PyTorch = torch;
   const peers = Object.fromEntries(
     ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@jax-js/jax', 'js-pytorch'].map((name) => {
       try {
@@ -174,9 +179,63 @@ async function main(): Promise<void> {
     }),
   );
   mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, machine, tsgrad, peers, rows, targets }, null, 2)}\n`);
+  writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, machine, tsgrad, peers: { ...peers, ...peersExtra }, rows, targets }, null, 2)}\n`);
   process.stdout.write(`\npeers: ${Object.entries(peers).map(([k, v]) => `${k} ${v}`).join(', ')}; tsgrad pool: ${JSON.stringify(matmulPoolStats)}`);
   process.stdout.write(`\nload average ${load0.map((l) => l.toFixed(2)).join(' ')} before, ${load1.map((l) => l.toFixed(2)).join(' ')} after; wrote ${outFile}\n`);
+}
+
+/** What the PyTorch peer reported beyond the timing rows (version, threads, loss agreement). */
+const peersExtra: Record<string, unknown> = {};
+
+/**
+ * Runs the same cases in PyTorch from the same inputs (a child process), after checking
+ * that its first three training losses match tsgrad's; adds a `PyTorch` column with its
+ * best thread count. Returns what metadata it has, or null when torch is missing.
+ */
+async function pytorchPeer(): Promise<Record<string, unknown> | null> {
+  const found = torchAvailable();
+  if (!found.ok) {
+    log(`PyTorch: skipped (${found.reason})`);
+    return null;
+  }
+  log(`PyTorch ${found.version} (${found.python}), threads 1 and 2, in a child process`);
+  const tensors: TorchTensor[] = [];
+  const matmul = want('matmul') ? [256, 512, 1024] : [];
+  for (const n of matmul) tensors.push({ name: `matmul.a${n}`, shape: [n, n], data: normals(n * n, 10 + n) }, { name: `matmul.b${n}`, shape: [n, n], data: normals(n * n, 20 + n) });
+  if (want('ops')) tensors.push({ name: 'softmax.x', shape: [4096, 512], data: normals(4096 * 512, 30) });
+  const inp = mlpInputs();
+  const ourLosses: Record<string, number[]> = {};
+  if (want('mlp')) {
+    inp.weights.forEach((w, l) => tensors.push({ name: `mlp.w${l}`, shape: [inp.sizes[l]!, inp.sizes[l + 1]!], data: w.w }, { name: `mlp.b${l}`, shape: [inp.sizes[l + 1]!], data: w.b }));
+    tensors.push({ name: 'mlp.x', shape: [inp.batch, inp.sizes[0]!], data: inp.x }, { name: 'mlp.y', shape: [inp.batch], data: inp.y });
+    const step = ts.mlpStep(inp);
+    ourLosses['MLP train step'] = [step(), step(), step()];
+  }
+  if (want('gpt')) {
+    const batch = gptBatch();
+    const model = ts.gptModel();
+    for (const [name, p] of model.namedParameters()) tensors.push({ name: `gpt.param.${name}`, shape: p.shape, data: Float32Array.from(p.data.toTyped()) });
+    tensors.push({ name: 'gpt.ids', shape: [GPT.batch, GPT.context], data: batch.ids }, { name: 'gpt.targets', shape: [GPT.batch, GPT.context], data: batch.targets });
+    const step = ts.gptStep(model, batch);
+    ourLosses['GPT train step'] = [step(), step(), step()];
+  }
+  try {
+    const res = runTorch(found.python, tensors, { quick, threads: [1, 2], matmul, mlp: { sizes: inp.sizes }, gpt: GPT });
+    const agreement: Record<string, { tsgrad: number[]; pytorch: number[]; agree: boolean }> = {};
+    for (const [name, ours] of Object.entries(ourLosses)) {
+      const theirs = res.losses[name] ?? [];
+      agreement[name] = { tsgrad: ours, pytorch: theirs, agree: lossesAgree(ours, theirs) };
+      log(`  ${name}: losses over 3 steps tsgrad ${ours.map((l) => l.toFixed(5)).join(' ')} | PyTorch ${theirs.map((l) => l.toFixed(5)).join(' ')} -> ${agreement[name]!.agree ? 'agree' : 'DISAGREE (timings not comparable)'}`);
+    }
+    for (const [name, c] of Object.entries(res.cases)) {
+      const bad = agreement[name] !== undefined && !agreement[name]!.agree;
+      rows.push(bad ? { case: name, lib: 'PyTorch', ms: null, runs: [], error: 'losses disagree with tsgrad' } : { case: name, lib: 'PyTorch', ms: c.best, runs: c.threads[String(c.bestThreads)]!.runs });
+    }
+    return { version: res.torch, python: found.python, perThreads: res.cases, lossAgreement: agreement };
+  } catch (e) {
+    log(`PyTorch: failed (${e instanceof Error ? e.message : String(e)})`);
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
 }
 
 function gitCommit(): string | null {
@@ -244,6 +303,12 @@ function checkTargets(): Target[] {
     t('matmul 1024', 'TF.js wasm', 1),
     t('MLP train step', 'TF.js cpu', 3),
     t('GPT train step', 'TF.js cpu', 3),
+    // the native bar (the speed issue): tsgrad within 2x / 2.5x of PyTorch, so PyTorch time / ours >= 0.5 / 0.4
+    t('MLP train step', 'PyTorch', 0.5),
+    t('GPT train step', 'PyTorch', 0.4),
+    t('softmax 4096x512', 'TF.js wasm', 1),
+    // two threads never slower than one
+    ...['matmul 512', 'matmul 1024', 'MLP train step', 'GPT train step'].map((c) => t(c, 'tsgrad 1 thread', 1)),
   ];
 }
 
