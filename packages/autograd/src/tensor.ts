@@ -123,16 +123,30 @@ export class Tensor {
 
   // ---------------------------------------------------------------- reading
 
-  /** Nested JS arrays of the values. */
-  toArray(): nd.NestedArray {
-    return this.data.toArray();
+  /** Nested JS arrays of the values; name the type to index it: `t.toArray<number[][]>()[0]![1]`. */
+  toArray<T extends nd.NestedArray = nd.NestedArray>(): T {
+    return this.data.tolist<T>();
   }
-  /** The value of a one-element tensor. */
+  /** Nested JS arrays (a number for a 0-d tensor), as PyTorch's `tolist()`. */
+  tolist<T extends nd.NestedArray = nd.NestedArray>(): T {
+    return this.data.tolist<T>();
+  }
+  /** The value of a one-element tensor; throws naming the shape otherwise. */
   item(): number {
     return this.data.item();
   }
+  /**
+   * PyTorch-style values with dtype and shape, plus `requiresGrad=true` on a leaf that
+   * requires grad and `gradFn=<op>` on a tensor computed by a recorded op.
+   * @example String(tensor([1, 2])) // 'Tensor([1., 2.], dtype=float32, shape=[2])'
+   */
   toString(): string {
-    return `Tensor(${this.dtype}, [${this.shape.join(', ')}]${this.requiresGrad ? ', requiresGrad' : ''})`;
+    const extras = this._node ? [`gradFn=<${this._node.op}>`] : this._requiresGrad ? ['requiresGrad=true'] : [];
+    return nd.formatArray('Tensor', this.data, extras);
+  }
+  /** What `console.log(t)` shows in Node (the same as `String(t)`). */
+  [nd.inspectSymbol](): string {
+    return this.toString();
   }
 
   // ---------------------------------------------------------------- in place (see inplace.ts)
