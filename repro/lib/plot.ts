@@ -48,7 +48,15 @@ export interface LineChartOptions extends ChartOptions {
   logY?: boolean;
   /** Mark each data point (default: when a series has at most 30 points). */
   points?: boolean;
+  /**
+   * One small panel per series (shared axes) instead of one plot. Default: when more than
+   * `MAX_OVERLAID_BANDS` series carry bands, which overlaid are unreadable.
+   */
+  smallMultiples?: boolean;
 }
+
+/** More shaded bands than this in one plot hide each other; they get a panel each. */
+export const MAX_OVERLAID_BANDS = 3;
 
 function checkLengths(what: string, name: string, n: number, arrays: Record<string, readonly number[] | undefined>): void {
   for (const [k, a] of Object.entries(arrays)) {
@@ -60,7 +68,8 @@ function checkLengths(what: string, name: string, n: number, arrays: Record<stri
 const finite = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
 
 /**
- * Lines with optional shaded bands (mean ± std over seeds), one colour per series.
+ * Lines with optional shaded bands (mean ± std over seeds), one colour per series; with
+ * many bands, one panel per series (`smallMultiples`).
  * @example
  * const svg = await lineChart({
  *   series: [{ name: 'LoRA', x: [0, 1, 2], y: [2.3, 1.1, 0.7], lower: [...], upper: [...] }],
@@ -74,35 +83,53 @@ export async function lineChart(opts: LineChartOptions): Promise<string> {
     return s.x.map((x, i) => ({ series: s.name, x, y: finite(s.y[i]), lower: finite(s.lower?.[i]), upper: finite(s.upper?.[i]) }));
   });
   const points = opts.points ?? opts.series.every((s) => s.x.length <= 30);
+  const banded = opts.series.filter((s) => s.lower !== undefined && s.upper !== undefined).length;
+  const multiples = opts.smallMultiples ?? banded > MAX_OVERLAID_BANDS;
   const yAxis = { title: opts.yLabel ?? null };
-  const spec: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    ...(opts.title ? { title: opts.title } : {}),
-    width: opts.width ?? 480,
-    height: opts.height ?? 300,
-    data: { values: rows },
+  const yScale = { zero: false, type: opts.logY ? ('log' as const) : ('linear' as const) };
+  const layers = {
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: opts.xLabel ?? null, scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', sort: names, title: null },
+      x: { field: 'x', type: 'quantitative' as const, title: opts.xLabel ?? null, scale: { zero: false } },
+      // the legend would inherit the pale band's opacity; its swatches are the lines instead
+      // (panels are titled by their series, so they need no legend)
+      color: {
+        field: 'series',
+        type: 'nominal' as const,
+        sort: names,
+        title: null,
+        legend: multiples ? null : { symbolOpacity: 1, symbolType: 'stroke', symbolStrokeWidth: 3 },
+      },
     },
     layer: [
       {
         transform: [{ filter: 'isValid(datum.lower) && isValid(datum.upper)' }],
-        mark: { type: 'area', opacity: 0.2 },
-        encoding: {
-          y: { field: 'lower', type: 'quantitative', axis: yAxis, scale: { zero: false, type: opts.logY ? 'log' : 'linear' } },
-          y2: { field: 'upper' },
-        },
+        mark: { type: 'area' as const, opacity: 0.2 },
+        encoding: { y: { field: 'lower', type: 'quantitative' as const, axis: yAxis, scale: yScale }, y2: { field: 'upper' } },
       },
       {
         transform: [{ filter: 'isValid(datum.y)' }],
-        mark: { type: 'line', point: points },
-        encoding: { y: { field: 'y', type: 'quantitative', axis: yAxis, scale: { zero: false, type: opts.logY ? 'log' : 'linear' } } },
+        mark: { type: 'line' as const, point: points },
+        encoding: { y: { field: 'y', type: 'quantitative' as const, axis: yAxis, scale: yScale } },
       },
     ],
-    config: { font: 'sans-serif' },
   };
-  return renderVegaLite(spec);
+  const columns = Math.min(3, names.length);
+  const spec = (
+    multiples
+      ? {
+          facet: { field: 'series', type: 'nominal', sort: names, title: null, header: { labelFontSize: 12 } },
+          columns,
+          spec: { width: opts.width ?? Math.round(480 / columns), height: opts.height ?? 160, ...layers },
+        }
+      : { width: opts.width ?? 480, height: opts.height ?? 300, ...layers }
+  ) as Partial<TopLevelSpec>;
+  return renderVegaLite({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...(opts.title ? { title: opts.title } : {}),
+    data: { values: rows },
+    ...spec,
+    config: { font: 'sans-serif' },
+  } as TopLevelSpec);
 }
 
 export interface BarSeries {

@@ -40,6 +40,7 @@ export function formatDuration(seconds: number): string {
 function formatValue(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
+  if (Number.isInteger(v) && a < 1e15) return String(v); // epoch 8, not 8.0000
   return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toFixed(4);
 }
 

@@ -35,6 +35,32 @@ test('lineChart renders a valid SVG with series names, title, axis labels and ba
   assert.match(svg, /<path[^>]*aria-roledescription="area"|role-area|mark-area/);
 });
 
+test('line legends use full-opacity line swatches, not the pale band colour', async () => {
+  const x = [0, 1, 2];
+  const svg = await lineChart({ series: [{ name: 'a', x, y: [1, 2, 3], lower: [0, 1, 2], upper: [2, 3, 4] }, { name: 'b', x, y: [3, 2, 1] }] });
+  const swatches = [...svg.matchAll(/role-legend-symbol[^>]*><path[^>]*opacity="([\d.]+)"/g)].map((m) => Number(m[1]));
+  assert.is(swatches.length, 2);
+  assert.ok(swatches.every((o) => o === 1), `legend opacities ${swatches}`);
+});
+
+test('more than three bands become small multiples: one titled panel per series, no legend', async () => {
+  const x = [0, 1, 2, 3];
+  const series = (n: number) =>
+    Array.from({ length: n }, (_, k) => ({ name: `run ${k}`, x, y: x.map((v) => k + v), lower: x.map((v) => k + v - 0.5), upper: x.map((v) => k + v + 0.5) }));
+  // panels are laid out three to a row and only the bottom row carries an x axis
+  const xAxes = (svg: string) => (svg.match(/aria-label="X-axis/g) ?? []).length;
+  const six = await lineChart({ series: series(6), yLabel: 'loss' });
+  assertWellFormedSvg(six);
+  assert.is(xAxes(six), 3, 'two rows of three panels');
+  assert.is((six.match(/aria-label="Y-axis/g) ?? []).length, 2, 'one y axis per row');
+  for (let k = 0; k < 6; k++) assert.match(six, new RegExp(`>run ${k}</text>`));
+  assert.not.match(six, /role-legend/);
+  const three = await lineChart({ series: series(3) });
+  assert.is(xAxes(three), 1, 'up to three bands share one plot');
+  assert.match(three, /role-legend/);
+  assert.is(xAxes(await lineChart({ series: series(2), smallMultiples: true })), 2, 'on request');
+});
+
 test('barChart renders grouped bars with error bars', async () => {
   const svg = await barChart({
     title: 'Accuracy',

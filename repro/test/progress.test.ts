@@ -24,6 +24,14 @@ test('plain mode (not a TTY): periodic lines with step, metrics, throughput and 
   assert.is(p.rate, 1);
 });
 
+test('integer metrics print as integers (epoch 8, not 8.0000), fractions to 4 decimals', () => {
+  const { chunks, stream } = fakeStream(false);
+  const p = new Progress(2, { label: 'run', stream, plainEveryMs: 0, now: () => 0 });
+  p.update(1, { epoch: 8, loss: 0.25, tiny: 2e-5 });
+  p.stop();
+  assert.match(chunks[0]!, /epoch 8 loss 0\.2500 tiny 2\.000e-5/);
+});
+
 test('tick advances; TTY mode draws a bar and does not print plain lines', () => {
   const { chunks, stream } = fakeStream(true);
   let t = 0;

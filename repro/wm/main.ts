@@ -35,7 +35,7 @@ import {
   weightMatching,
   weightMatrixKeys,
   type AlignmentResult,
-  type Batch,
+  type ArrayBatch as Batch,
   type InterpolationCurve,
   type Permutation,
   type PermutationSpec,

@@ -5,7 +5,7 @@
 import { Tensor } from '@tsgrad/autograd';
 import { Adam, CharTokenizer, crossEntropy, DataLoader, GPT, loadCorpus, MLP, TensorDataset } from '@tsgrad/nn';
 import { NDArray, Rng } from '@tsgrad/tensor';
-import type { Batch } from '@tsgrad/wm';
+import type { ArrayBatch as Batch } from '@tsgrad/wm';
 import { Progress } from '../lib/progress.ts';
 
 export interface MlpTrainConfig {

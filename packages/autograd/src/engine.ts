@@ -6,6 +6,7 @@
 import * as nd from '@tsgrad/tensor';
 import { setGradEnabled, type Node } from './graph.ts';
 import { Tensor } from './tensor.ts';
+import { storageVersion } from './version.ts';
 
 export interface BackwardOptions {
   /** Record the backward computation so gradients can be differentiated again. */
@@ -92,6 +93,8 @@ export function runBackward(
   setGradEnabled(createGraph, () => {
     roots.forEach((r, i) => accumulate(r, seeds[i]!));
     const order = topologicalOrder(roots);
+    // before any node runs (and frees its closure), so a refused backward can be retried
+    for (const t of order) if (t.node) checkVersions(t, t.node);
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k]!;
       const g = grads.get(t);
@@ -115,6 +118,25 @@ function accumulateGrad(t: Tensor, g: Tensor, createGraph: boolean): void {
   } else {
     t.grad = t.grad ? new Tensor(nd.add(t.grad.data, g.data)) : g.detach();
   }
+}
+
+/**
+ * Raises when a tensor the node's backward may read was written in place after the op
+ * ran: its derivative rule would otherwise use the new values and return a silently
+ * wrong gradient. Checks every input and the output, a superset of what the rule saves.
+ */
+function checkVersions(output: Tensor, node: Node): void {
+  const stale = (what: string, t: Tensor, saved: number | undefined) => {
+    const now = storageVersion(t.data);
+    if (saved === undefined || saved === now) return;
+    throw new Error(
+      'backward: a tensor needed for gradient computation was modified by an in-place operation: ' +
+        `${what} of '${node.op}' (${t.dtype}, [${t.shape.join(', ')}]) was saved at version ${saved}, now ${now}. ` +
+        'Do the in-place update after backward, or use the out-of-place op (sub instead of sub_).',
+    );
+  };
+  node.inputs.forEach((input, i) => stale(`input ${i}`, input, node.savedVersions?.[i]));
+  stale('the output', output, node.outputVersion);
 }
 
 function propagate(node: Node, g: Tensor, retainGraph: boolean, accumulate: (t: Tensor, g: Tensor) => void): void {

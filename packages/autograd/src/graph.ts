@@ -5,6 +5,7 @@
  */
 import type { NDArray } from '@tsgrad/tensor';
 import { Tensor } from './tensor.ts';
+import { storageVersion } from './version.ts';
 
 /** Maps dL/d(output) to dL/d(input_i) for each input (null: no gradient flows there). */
 export type BackwardFn = (gradOutput: Tensor) => (Tensor | null)[];
@@ -14,6 +15,13 @@ export interface Node {
   readonly inputs: readonly Tensor[];
   /** Set to null once the graph is freed by a backward pass without `retainGraph`. */
   backward: BackwardFn | null;
+  /**
+   * Storage versions of `inputs` (same order) and of the output when the op ran: the
+   * backward closure may read any of them, so backward refuses to run if one has been
+   * written in place since (see version.ts).
+   */
+  readonly savedVersions?: readonly number[];
+  readonly outputVersion?: number;
 }
 
 let gradEnabled = true;
@@ -54,7 +62,7 @@ export function enableGrad<T>(fn: () => T): T {
 export function record(op: string, data: NDArray, inputs: readonly Tensor[], backward: BackwardFn): Tensor {
   const out = new Tensor(data);
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
-    out.attach({ op, inputs, backward });
+    out.attach({ op, inputs, backward, savedVersions: inputs.map((t) => storageVersion(t.data)), outputVersion: storageVersion(data) });
   }
   return out;
 }

@@ -8,17 +8,23 @@
 import * as nd from '@tsgrad/tensor';
 import { runBackward, type BackwardOptions } from './engine.ts';
 import type { Node } from './graph.ts';
+import * as inplace from './inplace.ts';
 import * as arith from './ops/arithmetic.ts';
 import * as idx from './ops/indexing.ts';
 import { matmul } from './ops/matmul.ts';
 import * as red from './ops/reduce.ts';
 import * as shp from './ops/shape.ts';
 import * as un from './ops/unary.ts';
+import { storageVersion } from './version.ts';
 
 type Operand = Tensor | number;
+type InPlaceOperand = inplace.InPlaceOperand;
 
 export class Tensor {
-  /** The values. Mutating it in place bypasses autograd; optimizers do so on leaves. */
+  /**
+   * The values. Writing into it directly bypasses autograd and its version check
+   * (optimizers do so on leaves); prefer the in-place methods (`sub_`, ...) under noGrad.
+   */
   data: nd.NDArray;
   /** Accumulated gradient after `backward()`; null until then (or after `zeroGrad`). */
   grad: Tensor | null = null;
@@ -63,6 +69,11 @@ export class Tensor {
   /** Whether a non-leaf keeps its `.grad` after backward (see `retainGrad`). */
   get retainsGrad(): boolean {
     return this._retainGrad;
+  }
+
+  /** How many in-place writes the storage has seen (PyTorch's `_version`); views share it. */
+  get version(): number {
+    return storageVersion(this.data);
   }
 
   /** Marks a leaf as requiring gradients (in place). Only float tensors can. */
@@ -112,16 +123,69 @@ export class Tensor {
 
   // ---------------------------------------------------------------- reading
 
-  /** Nested JS arrays of the values. */
-  toArray(): nd.NestedArray {
-    return this.data.toArray();
+  /** Nested JS arrays of the values; name the type to index it: `t.toArray<number[][]>()[0]![1]`. */
+  toArray<T extends nd.NestedArray = nd.NestedArray>(): T {
+    return this.data.tolist<T>();
   }
-  /** The value of a one-element tensor. */
+  /** Nested JS arrays (a number for a 0-d tensor), as PyTorch's `tolist()`. */
+  tolist<T extends nd.NestedArray = nd.NestedArray>(): T {
+    return this.data.tolist<T>();
+  }
+  /** The value of a one-element tensor; throws naming the shape otherwise. */
   item(): number {
     return this.data.item();
   }
+  /**
+   * PyTorch-style values with dtype and shape, plus `requiresGrad=true` on a leaf that
+   * requires grad and `gradFn=<op>` on a tensor computed by a recorded op.
+   * @example String(tensor([1, 2])) // 'Tensor([1., 2.], dtype=float32, shape=[2])'
+   */
   toString(): string {
-    return `Tensor(${this.dtype}, [${this.shape.join(', ')}]${this.requiresGrad ? ', requiresGrad' : ''})`;
+    const extras = this._node ? [`gradFn=<${this._node.op}>`] : this._requiresGrad ? ['requiresGrad=true'] : [];
+    return nd.formatArray('Tensor', this.data, extras);
+  }
+  /** What `console.log(t)` shows in Node (the same as `String(t)`). */
+  [nd.inspectSymbol](): string {
+    return this.toString();
+  }
+
+  // ---------------------------------------------------------------- in place (see inplace.ts)
+  // Not recorded: on tensors that require grad they run only inside noGrad.
+
+  /** `this -= o` in place. @example noGrad(() => w.sub_(w.grad!.mul(lr))) */
+  sub_(o: InPlaceOperand): this {
+    inplace.sub_(this, o);
+    return this;
+  }
+  /** `this += o` in place. */
+  add_(o: InPlaceOperand): this {
+    inplace.add_(this, o);
+    return this;
+  }
+  /** `this *= o` in place. */
+  mul_(o: InPlaceOperand): this {
+    inplace.mul_(this, o);
+    return this;
+  }
+  /** `this /= o` in place. */
+  div_(o: InPlaceOperand): this {
+    inplace.div_(this, o);
+    return this;
+  }
+  /** Every element set to `value`. */
+  fill_(value: number): this {
+    inplace.fill_(this, value);
+    return this;
+  }
+  /** Every element set to zero. @example w.grad?.zero_() */
+  zero_(): this {
+    inplace.zero_(this);
+    return this;
+  }
+  /** Copies `source`'s values (broadcast, cast to this dtype) into this tensor. */
+  copy_(source: InPlaceOperand): this {
+    inplace.copy_(this, source);
+    return this;
   }
 
   // ---------------------------------------------------------------- arithmetic

@@ -136,7 +136,7 @@ test('creation options: dtype and requiresGrad', () => {
   assert.is(t.size, 4);
   assert.is(t.numel(), 4);
   assert.ok(t.isLeaf);
-  assert.is(t.toString(), 'Tensor(float64, [2, 2], requiresGrad)');
+  assert.is(t.toString(), 'Tensor([[1., 2.],\n        [3., 4.]], dtype=float64, shape=[2, 2], requiresGrad=true)');
   assert.is(constant(t.data).requiresGrad, false);
   assert.is(tensor(3.5, { dtype: 'float64' }).item(), 3.5);
   assert.throws(() => t.item(), /4 elements/);

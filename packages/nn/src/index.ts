@@ -1,6 +1,6 @@
 // Re-exports only; each module adds its line.
 export { saveSafetensors, loadSafetensors, serializeSafetensors, parseSafetensors, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsContents } from './safetensors.ts';
-export { Module, functionalCall, type AnyModule, type RemovableHandle, type ForwardHook, type ForwardPreHook, type LoadResult, type StateDict } from './module.ts';
+export { Module, functionalCall, type AnyModule, type CallArgs, type Liftable, type RemovableHandle, type ForwardHook, type ForwardPreHook, type LoadResult, type StateDict } from './module.ts';
 export * as init from './init.ts';
 export { fans, calculateGain, uniform, normal, constant, zeros, ones, kaimingUniform, kaimingNormal, xavierUniform, xavierNormal, lecunNormal, truncNormal, linearDefault, type Fillable, type Nonlinearity, type RandomSource } from './init.ts';
 export { Linear, type LinearOptions } from './layers/linear.ts';

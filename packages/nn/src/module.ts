@@ -27,12 +27,17 @@
  * Calls go through `call(...)`, which runs the forward pre-hooks, `forward`, then the
  * forward hooks; containers always use `call` on their children so hooks see every use.
  */
-import type { Tensor } from '@tsgrad/autograd';
+import { Tensor } from '@tsgrad/autograd';
 import * as nd from '@tsgrad/tensor';
 
 /** Any module, whatever its forward signature. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyModule = Module<any, any>;
+
+/** A forward argument as `call` accepts it: where `forward` takes a Tensor, an NDArray too. */
+export type Liftable<T> = T extends Tensor ? T | nd.NDArray : T;
+/** The arguments of `call`: those of `forward`, each Tensor also accepting an NDArray. */
+export type CallArgs<In extends unknown[]> = { [K in keyof In]: Liftable<In[K]> };
 
 /** Returned by hook registration; `remove()` unregisters the hook. */
 export interface RemovableHandle {
@@ -132,11 +137,13 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   /**
-   * Runs pre-hooks, `forward`, then hooks (PyTorch's `__call__`).
-   * @example const y = linear.call(x);
+   * Runs pre-hooks, `forward`, then hooks (PyTorch's `__call__`). An NDArray argument
+   * (what data loaders yield) is lifted to a constant Tensor first, here at the boundary,
+   * so no layer has to, and hooks and `forward` always see Tensors.
+   * @example const y = linear.call(x); // x a Tensor or an NDArray
    */
-  call(...args: In): Out {
-    let a = args;
+  call(...args: CallArgs<In>): Out {
+    let a = (args.some((x) => x instanceof nd.NDArray) ? args.map((x) => (x instanceof nd.NDArray ? new Tensor(x) : x)) : args) as In;
     if (this._preHooks.size > 0) {
       for (const hook of [...this._preHooks.values()]) {
         const r = hook(this, a);

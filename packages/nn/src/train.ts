@@ -8,6 +8,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Tensor } from '@tsgrad/autograd';
 import * as nd from '@tsgrad/tensor';
+import { checkedBatches } from './data/batch.ts';
 import type { AnyModule } from './module.ts';
 import { clipGradNorm } from './optim/clip.ts';
 import { denseValues, type Optimizer } from './optim/optimizer.ts';
@@ -16,7 +17,11 @@ import type { LRScheduler } from './optim/schedule.ts';
 export interface FitOptions<B> {
   model: AnyModule;
   optimizer: Optimizer<{ lr: number }>;
-  /** Batches of one epoch. A function is called again at the start of every epoch. */
+  /**
+   * Batches of one epoch (any format your `loss` reads; nn's `Batch` `{ input, target }` from
+   * `toBatches` or a DataLoader over an `InputTargetDataset`, or `[x, y]` pairs from one over a
+   * `TensorDataset`). A function is called again at the start of every epoch.
+   */
   data: Iterable<B> | (() => Iterable<B>);
   /** The scalar loss of one batch (the model is in training mode). */
   loss: (batch: B, step: number) => Tensor;
@@ -141,7 +146,8 @@ export function fit<B>(opts: FitOptions<B>): FitResult {
 
   try {
     outer: for (let epoch = 0; epoch < epochs; epoch++) {
-      for (const batch of epochData()) {
+      // checked: a non-iterable `data` or a generator used up by the previous epoch raises
+      for (const batch of checkedBatches(epochData(), 'fit')) {
         if (opts.maxSteps !== undefined && step >= opts.maxSteps) break outer;
         const loss = opts.loss(batch, step);
         const value = loss.item();

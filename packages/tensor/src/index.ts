@@ -2,6 +2,7 @@ export * from './dtype.ts';
 export * from './shape.ts';
 export * from './random.ts';
 export * from './ndarray.ts';
+export { formatArray, formatValues, inspectSymbol, type FormatOptions, type Printable } from './format.ts';
 export type * from './backend.ts';
 export * from './backends/registry.ts';
 export { fastBackend } from './backends/fast/index.ts';

@@ -7,6 +7,7 @@
  * copies only when the view is not already row-major and dense.
  */
 import { allocate, castScalar, dtypeOfArray, type DType, type TypedArray } from './dtype.ts';
+import { formatArray, inspectSymbol } from './format.ts';
 import {
   checkShape,
   contiguousStrides,
@@ -152,8 +153,12 @@ export class NDArray {
     return new NDArray(out, this.shape, undefined, 0, dtype);
   }
 
-  /** Nested JS arrays (booleans for `bool`), like `tensor.tolist()` in PyTorch. */
-  toArray(): NestedArray {
+  /** Nested JS arrays (booleans for `bool`); name the type to index it: `x.toArray<number[][]>()[0]![1]`. */
+  toArray<T extends NestedArray = NestedArray>(): T {
+    return this.tolist<T>();
+  }
+  /** Nested JS arrays (a number for a 0-d array), like `tensor.tolist()` in PyTorch. */
+  tolist<T extends NestedArray = NestedArray>(): T {
     const flat = this.toTyped();
     const asBool = this.dtype === 'bool';
     const build = (dim: number, start: number): NestedArray => {
@@ -163,7 +168,7 @@ export class NDArray {
       for (let i = 0; i < this.shape[dim]!; i++) out.push(build(dim + 1, start + i * step));
       return out;
     };
-    return build(0, 0);
+    return build(0, 0) as T;
   }
 
   // ---------------------------------------------------------------- views
@@ -306,8 +311,12 @@ export class NDArray {
     );
   }
 
+  /** PyTorch-style values with dtype and shape (see format.ts); also what console.log shows. */
   toString(): string {
-    return `NDArray(${this.dtype}, ${shapeToString(this.shape)})`;
+    return formatArray('NDArray', this);
+  }
+  [inspectSymbol](): string {
+    return this.toString();
   }
 }
 

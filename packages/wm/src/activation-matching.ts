@@ -6,10 +6,11 @@
  * one linear assignment per layer, each layer independently (git-re-basin's
  * `mnist_mlp_activation_matching.py` builds the same matrix as cov + outer(mean_a, mean_b)).
  */
-import { noGrad, Tensor } from '@tsgrad/autograd';
+import { noGrad, type Tensor } from '@tsgrad/autograd';
+import { asBatches, batchTensor, type BatchLike } from '@tsgrad/nn';
 import { matmul, relu, type NDArray } from '@tsgrad/tensor';
 import { linearSumAssignment } from './lap.ts';
-import type { Batch, HookHandle, Net } from './model.ts';
+import type { HookHandle, Net } from './model.ts';
 import { permSizes, stateDictOf, type Permutation, type PermutationSpec } from './spec.ts';
 
 /** Where one permutation's units can be read: a submodule's output (units on the last axis). */
@@ -64,7 +65,7 @@ export function activationMatching(
   spec: PermutationSpec,
   modelA: HookableNet,
   modelB: HookableNet,
-  batches: readonly Batch[],
+  batches: Iterable<BatchLike>,
   opts: ActivationMatchingOptions,
 ): ActivationMatchingResult {
   const sizes = permSizes(spec, stateDictOf(modelA));
@@ -92,9 +93,9 @@ export function activationMatching(
   modelB.train(false);
   try {
     noGrad(() => {
-      for (const batch of batches) {
-        modelA.call(new Tensor(batch.input));
-        modelB.call(new Tensor(batch.input));
+      for (const batch of asBatches(batches, 'activationMatching')) {
+        modelA.call(batchTensor(batch.input));
+        modelB.call(batchTensor(batch.input));
         for (const id of ids) {
           const n = sizes[id]!;
           const src = opts.features[id]!;

@@ -50,6 +50,9 @@ export {
   crossEntropySums,
   type Net,
   type Batch,
+  type ArrayBatch,
+  type BatchLike,
+  type LabelledBatchLike,
   type Evaluation,
   type HookHandle,
 } from './model.ts';

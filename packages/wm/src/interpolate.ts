@@ -2,8 +2,9 @@
  * Linear mode connectivity: loss and accuracy along theta(lambda) = (1 - lambda) theta_A + lambda
  * theta_B (git-re-basin's `lerp` over all parameters, 25 lambdas), with all three barriers.
  */
+import { asBatches, type LabelledBatchLike } from '@tsgrad/nn';
 import { barriers, linspace01, type Barriers } from './barrier.ts';
-import { evaluate, withWeights, type Batch, type Net } from './model.ts';
+import { evaluate, withWeights, type Net } from './model.ts';
 import { stateDictOf, type HasStateDict } from './spec.ts';
 import { lerpStateDicts } from './state.ts';
 
@@ -22,8 +23,9 @@ export interface InterpolationCurve {
 }
 
 export interface InterpolateOptions {
-  train: readonly Batch[];
-  test: readonly Batch[];
+  /** `{ input, target }` batches or `[input, target]` pairs (an array, a DataLoader, `toBatches(x, y, n)`); read once. */
+  train: Iterable<LabelledBatchLike>;
+  test: Iterable<LabelledBatchLike>;
   /**
    * The network the interpolated weights are loaded into; default `modelA` itself when it is a
    * module (its weights are restored afterwards).
@@ -48,6 +50,9 @@ export function interpolate(
   opts: InterpolateOptions,
 ): InterpolationCurve {
   const lam = lambdas ? [...lambdas] : linspace01(25);
+  // read once, so every lambda sees the same batches (and a generator can be passed)
+  const train = asBatches(opts?.train, 'interpolate: opts.train', { target: true });
+  const test = asBatches(opts?.test, 'interpolate: opts.test', { target: true });
   const net = opts.net ?? (isNet(modelA) ? modelA : undefined);
   if (net === undefined) throw new Error('interpolate: modelA is a state dict, so pass opts.net to evaluate with');
   const a = isNet(modelA) ? modelA.stateDict({ clone: true }) : stateDictOf(modelA);
@@ -55,8 +60,8 @@ export function interpolate(
   const out: Omit<InterpolationCurve, 'barrier'> = { lambdas: lam, trainLoss: [], testLoss: [], trainAcc: [], testAcc: [] };
   lam.forEach((l, i) => {
     const { tr, te } = withWeights(net, lerpStateDicts(l, a, b), () => ({
-      tr: evaluate(net, opts.train),
-      te: evaluate(net, opts.test),
+      tr: evaluate(net, train),
+      te: evaluate(net, test),
     }));
     out.trainLoss.push(tr.loss);
     out.trainAcc.push(tr.acc);

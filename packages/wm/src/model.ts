@@ -3,9 +3,14 @@
  * @tsgrad/nn fits: call it, read and load its state dict, list its parameters, find a submodule
  * for hooks. Plus evaluation of loss and accuracy over batches, and loading weights temporarily.
  */
-import { noGrad, Tensor } from '@tsgrad/autograd';
-import { NDArray } from '@tsgrad/tensor';
+import { noGrad, type Tensor } from '@tsgrad/autograd';
+import { asBatches, batchArray, batchTensor, type LabelledBatchLike } from '@tsgrad/nn';
+import type { NDArray } from '@tsgrad/tensor';
 import type { StateDict } from './spec.ts';
+
+// One batch format across the packages: wm takes nn's `Batch` ({ input, target }, NDArray or
+// Tensor fields) and `[input, target]` pairs, and re-exports nn's `toBatches`.
+export { toBatches, type Batch, type ArrayBatch, type BatchLike, type LabelledBatchLike } from '@tsgrad/nn';
 
 /** A hook handle (`remove()` unregisters). */
 export interface HookHandle {
@@ -20,13 +25,6 @@ export interface Net {
   loadStateDict(sd: StateDict, opts?: { strict?: boolean }): unknown;
   train(mode?: boolean): unknown;
   namedParameters(): Iterable<[string, Tensor]>;
-}
-
-/** One minibatch: inputs (float features or int32 token ids) and int32 class targets. */
-export interface Batch {
-  input: NDArray;
-  /** int32, the input's shape without the feature axis (e.g. [B] or [B, T]); -100 is ignored. */
-  target: NDArray;
 }
 
 /** Mean cross-entropy and accuracy over every counted target. */
@@ -75,10 +73,12 @@ export function crossEntropySums(logits: NDArray, target: NDArray): { lossSum: n
 }
 
 /**
- * Mean cross-entropy and accuracy of `net` (in eval mode, without a graph) over `batches`.
- * @example const { loss, acc } = evaluate(model, testBatches);
+ * Mean cross-entropy and accuracy of `net` (in eval mode, without a graph) over `batches`:
+ * `{ input, target }` batches or `[input, target]` pairs, targets int32 class ids (-100 ignored).
+ * @example const { loss, acc } = evaluate(model, toBatches(images, labels, 1000));
  */
-export function evaluate(net: Net, batches: readonly Batch[]): Evaluation {
+export function evaluate(net: Net, batches: Iterable<LabelledBatchLike>): Evaluation {
+  const list = asBatches(batches, 'evaluate', { target: true });
   const wasTraining = net.training;
   net.train(false);
   try {
@@ -86,9 +86,9 @@ export function evaluate(net: Net, batches: readonly Batch[]): Evaluation {
     let correct = 0;
     let count = 0;
     noGrad(() => {
-      for (const b of batches) {
-        const logits = net.call(new Tensor(b.input)).data;
-        const r = crossEntropySums(logits, b.target);
+      for (const b of list) {
+        const logits = net.call(batchTensor(b.input)).data;
+        const r = crossEntropySums(logits, batchArray(b.target));
         lossSum += r.lossSum;
         correct += r.correct;
         count += r.count;
@@ -113,19 +113,4 @@ export function withWeights<T>(net: Net, params: StateDict, fn: () => T): T {
   } finally {
     net.loadStateDict(saved);
   }
-}
-
-/**
- * Splits features [N, ...] and int32 labels [N] into consecutive minibatches (the last may be short).
- * @example const test = toBatches(images, labels, 1000);
- */
-export function toBatches(x: NDArray, y: NDArray, batchSize: number): Batch[] {
-  const n = x.shape[0]!;
-  if (y.shape[0] !== n) throw new Error(`toBatches: inputs [${x.shape.join(', ')}] and targets [${y.shape.join(', ')}] disagree`);
-  const out: Batch[] = [];
-  for (let s = 0; s < n; s += batchSize) {
-    const e = Math.min(n, s + batchSize);
-    out.push({ input: x.slice(0, s, e).contiguous(), target: y.slice(0, s, e).contiguous() });
-  }
-  return out;
 }

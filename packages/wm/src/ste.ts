@@ -11,11 +11,11 @@
  *   3. an optimizer step on theta~;
  *   4. the permutation with the lowest minibatch loss so far is kept.
  */
-import { Tensor } from '@tsgrad/autograd';
+import type { Tensor } from '@tsgrad/autograd';
 import type { NDArray } from '@tsgrad/tensor';
-import { crossEntropy } from '@tsgrad/nn';
+import { asBatches, batchArray, batchTensor, crossEntropy, type LabelledBatchLike } from '@tsgrad/nn';
 import type { Duals } from './lap.ts';
-import type { Batch, Net } from './model.ts';
+import type { Net } from './model.ts';
 import { applyPermutation, clonePermutation } from './permute.ts';
 import type { Permutation, PermutationSpec, StateDict } from './spec.ts';
 import { cloneStateDict, l2Distance, lerpStateDicts } from './state.ts';
@@ -66,7 +66,7 @@ export function steMatching(
   net: Net,
   paramsA: StateDict,
   paramsB: StateDict,
-  batches: readonly Batch[] | ((epoch: number) => readonly Batch[]),
+  batches: Iterable<LabelledBatchLike> | ((epoch: number) => Iterable<LabelledBatchLike>),
   opts: SteOptions = {},
 ): SteResult {
   const epochs = opts.epochs ?? 1;
@@ -92,7 +92,7 @@ export function steMatching(
   let step = 0;
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
-      const list = typeof batches === 'function' ? batches(epoch) : batches;
+      const list = asBatches(typeof batches === 'function' ? batches(epoch) : batches, 'steMatching', { target: true });
       for (const batch of list) {
         const wm = weightMatching(spec, theta, paramsB, { initPerm: perm, initDuals: duals, seed: seed + step, maxIter: opts.maxIter });
         perm = wm.perm;
@@ -101,7 +101,7 @@ export function steMatching(
         const mid = lerpStateDicts(0.5, paramsA, applyPermutation(spec, perm, paramsB));
         net.loadStateDict(mid);
         for (const p of params.values()) p.grad = null;
-        const loss = lossFn(net.call(new Tensor(batch.input)), batch.target);
+        const loss = lossFn(net.call(batchTensor(batch.input)), batchArray(batch.target));
         loss.backward();
         const value = loss.item();
         losses.push(value);

@@ -88,6 +88,8 @@ export function epochSeed(seed: number, epoch: number): number {
  * @example
  * const loader = new DataLoader(new TensorDataset(x, y), { batchSize: 64, shuffle: true, seed: 1 });
  * for (const [xb, yb] of loader) { ... }   // epoch 0; the next for...of is epoch 1
+ * // { input, target } batches (nn's `Batch`, what fit, EVA and wm read):
+ * for (const { input, target } of new DataLoader(new InputTargetDataset(x, y), { batchSize: 64 })) { ... }
  */
 export class DataLoader<T, B = DefaultBatch<T>> implements Iterable<B> {
   readonly dataset: Dataset<T>;

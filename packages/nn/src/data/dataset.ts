@@ -5,6 +5,7 @@
  * when no custom `collate` is given.
  */
 import { allocate, NDArray } from '@tsgrad/tensor';
+import type { ArrayBatch } from './batch.ts';
 
 /** A map-style dataset: `length` examples, `get(i)` for 0 <= i < length. */
 export interface Dataset<T> {
@@ -73,5 +74,33 @@ export class TensorDataset implements BatchDataset<NDArray[], NDArray[]> {
 
   getBatch(indices: ArrayLike<number>): NDArray[] {
     return this.arrays.map((a) => takeRows(a, indices));
+  }
+}
+
+/**
+ * Inputs and targets that share their first dimension, as `{ input, target }` examples:
+ * a `DataLoader` over it yields the `Batch` objects every consumer takes (where one over
+ * a `TensorDataset` yields `[input, target]` pairs).
+ * @example
+ * const loader = new DataLoader(new InputTargetDataset(images, labels), { batchSize: 64 });
+ * for (const { input, target } of loader) { ... }
+ */
+export class InputTargetDataset implements BatchDataset<ArrayBatch, ArrayBatch> {
+  private readonly pair: TensorDataset;
+  readonly length: number;
+
+  constructor(input: NDArray, target: NDArray) {
+    this.pair = new TensorDataset(input, target);
+    this.length = this.pair.length;
+  }
+
+  get(index: number): ArrayBatch {
+    const [input, target] = this.pair.get(index) as [NDArray, NDArray];
+    return { input, target };
+  }
+
+  getBatch(indices: ArrayLike<number>): ArrayBatch {
+    const [input, target] = this.pair.getBatch(indices) as [NDArray, NDArray];
+    return { input, target };
   }
 }

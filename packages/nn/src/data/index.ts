@@ -1,5 +1,20 @@
 // Re-exports only.
-export { type Dataset, type BatchDataset, TensorDataset, takeRows } from './dataset.ts';
+export { type Dataset, type BatchDataset, TensorDataset, InputTargetDataset, takeRows } from './dataset.ts';
+export {
+  toBatch,
+  asBatches,
+  checkedBatches,
+  toBatches,
+  batchArray,
+  batchTensor,
+  describeValue,
+  type Batch,
+  type ArrayBatch,
+  type BatchValue,
+  type BatchLike,
+  type LabelledBatch,
+  type LabelledBatchLike,
+} from './batch.ts';
 export { DataLoader, defaultCollate, epochSeed, type DataLoaderOptions, type DefaultBatch } from './dataloader.ts';
 export { loadMnist, mnistDigits, MNIST_COUNTS, MNIST_PIXELS, type MnistOptions, type MnistSplit } from './mnist.ts';
 export { loadCorpus, CORPORA, type CorpusName, type CorpusInfo } from './corpus.ts';
