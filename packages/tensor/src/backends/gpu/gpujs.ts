@@ -27,14 +27,14 @@ export const SUPPORTED_MODES = ['gpu', 'webasm', 'cpu', 'headlessgl', 'webgl', '
 
 /** What to tell a user whose install has no gpu.js. */
 export const MISSING_GPUJS =
-  "gpu backend: the 'gpu.js' package is not installed; install gpu.js to use the gpu backend " +
+  "the 'gpu.js' package is not installed; install gpu.js to use the gpu backend " +
   '(`pnpm add gpu.js@2.24.1` in your project; in the tsgrad repository a plain `pnpm install` ' +
   'installs it, `pnpm install --no-optional` leaves it out)';
 
 let cached: GpuJsConstructor | null = null;
 
 /**
- * Loads gpu.js's `GPU` class, or throws {@link MISSING_GPUJS} when gpu.js is not installed.
+ * Loads gpu.js's `GPU` class, or throws with {@link MISSING_GPUJS} when gpu.js is not installed.
  * `load` is the module loader (a test passes one that fails); gpu.js is CommonJS, so a
  * synchronous `require` keeps `createGpuBackend` synchronous.
  * @example const GPU = loadGpuJs(); new GPU({ mode: 'cpu' });
@@ -47,7 +47,7 @@ export function loadGpuJs(load?: (id: string) => unknown): GpuJsConstructor {
   } catch (e) {
     const err = e as { code?: string; message?: string };
     // only gpu.js itself missing gets the install hint; a broken install keeps its own error
-    if (err.code === 'MODULE_NOT_FOUND' && /['"]gpu\.js['"]/.test(err.message ?? '')) throw new Error(MISSING_GPUJS, { cause: e });
+    if (err.code === 'MODULE_NOT_FOUND' && /['"]gpu\.js['"]/.test(err.message ?? '')) throw new Error(`gpu backend: ${MISSING_GPUJS}`, { cause: e });
     throw e;
   }
   if (typeof mod.GPU !== 'function') throw new Error("gpu backend: the 'gpu.js' package has no GPU class (expected gpu.js 2.x)");
