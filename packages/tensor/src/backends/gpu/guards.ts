@@ -3,7 +3,8 @@
  * backend with one console notice per op and reason. gpu.js computes in float32 only, and
  * kernel index arithmetic is float32 too, so float64 data, int32 arithmetic and arrays of
  * 2^24 or more elements never reach a kernel; on GL targets, values GL arithmetic mishandles
- * (subnormals, large sin/cos arguments, pow far from 1) don't either.
+ * (subnormals, large sin/cos arguments, pow far from 1) don't either. Results that underflow
+ * into the subnormal range on GL still come back as zero (an absolute error below 2^-126).
  */
 import type { Backend } from '../../backend.ts';
 import type { DType } from '../../dtype.ts';

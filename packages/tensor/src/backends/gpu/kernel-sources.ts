@@ -4,7 +4,9 @@
  * for binary ones); the launcher wraps them into `function(x0, x1, ...) { ... }`.
  *
  * GL targets (GLSL ES 1.0) have no IEEE guarantees, so the `gl` variants never write Infinity as
- * a literal, test NaN explicitly (`v != v`) and avoid overflow and cancellation near 0.
+ * a literal, test NaN explicitly (`v != v`, which the stack honours, unlike `v - v == 0`), decide
+ * every special case of Math.pow themselves, and keep tanh/expm1/log1p clear of overflow and
+ * of cancellation near 0.
  */
 import type { BinaryOp, UnaryOp } from '../../backend.ts';
 
