@@ -25,7 +25,10 @@ export function registerBackend(name: string, backend: Backend | (() => Backend)
   backends.set(name, backend);
 }
 
-/** Tells `setBackend(name)` what to say while `name` is not registered (e.g. a missing package). */
+/**
+ * Tells `setBackend(name)` what to say while `name` is not registered (e.g. a missing package).
+ * @example explainMissingBackend('webgpu', "install my-webgpu-backend and import it first");
+ */
 export function explainMissingBackend(name: string, how: string): void {
   missing.set(name, how);
 }
