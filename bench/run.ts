@@ -6,13 +6,15 @@
  * checks the targets of the benchmark issue, and writes everything to
  * results/bench.json.
  *
- * Usage: pnpm bench [--quick] [--only=matmul,ops,mlp,gpt] [--skip=js-pytorch,PyTorch,...] [--out=FILE]
+ * Usage (bench/cli.ts installs the peers first): pnpm bench [--quick] [--only=matmul,ops,mlp,gpt] [--skip=js-pytorch,PyTorch,...] [--out=FILE]
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { getBackend, listBackends, matmulPoolReady, matmulPoolStats, matmulThreads, setBackend, setMatmulThreads } from '@tsgrad/tensor';
+// registers 'gpu' (gpu.js loads only if the gpu column or TSGRAD_BACKEND=gpu uses it)
+import '@tsgrad/tensor/gpu';
 import { GPT, gptBatch, mlpInputs, normals } from './lib/inputs.ts';
 import * as jx from './lib/jaxjs.ts';
 import * as pt from './lib/jspytorch.ts';

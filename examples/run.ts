@@ -18,6 +18,8 @@ if (!entry) {
   console.error(`usage: pnpm example <name> [options]\n${Object.entries(EXAMPLES).map(([k, v]) => `  ${k.padEnd(6)} ${v.about}`).join('\n')}`);
   process.exit(name ? 1 : 0);
 }
+// The gpu backend registers itself only when imported, so TSGRAD_BACKEND=gpu needs this import.
+if (process.env.TSGRAD_BACKEND === 'gpu') await import('@tsgrad/tensor/gpu');
 // The example reads its own options from process.argv; drop the example name first.
 process.argv.splice(2, 1);
 await import(entry.file);

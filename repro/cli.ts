@@ -12,6 +12,8 @@ import { EXPERIMENTS } from './experiments.ts';
 import { PRESET_NAMES, type Preset, type RunOptions } from './lib/experiment.ts';
 
 const root = resolve(import.meta.dirname, '..');
+// The gpu backend registers itself only when imported, so TSGRAD_BACKEND=gpu needs this import.
+if (process.env.TSGRAD_BACKEND === 'gpu') await import('@tsgrad/tensor/gpu');
 
 function positiveInt(value: string): number {
   const n = Number(value);

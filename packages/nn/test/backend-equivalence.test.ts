@@ -10,6 +10,8 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { Tensor } from '@tsgrad/autograd';
 import * as nd from '@tsgrad/tensor';
+// registers 'gpu' (it registers itself only when imported), so the loop below covers it
+import '@tsgrad/tensor/gpu';
 import { AdamW, crossEntropy, MLP } from '../src/index.ts';
 
 interface Trajectory {

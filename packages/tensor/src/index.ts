@@ -7,7 +7,6 @@ export type * from './backend.ts';
 export * from './backends/registry.ts';
 export { fastBackend } from './backends/fast/index.ts';
 export { matmulPoolOptions, matmulPoolReady, matmulPoolStats, matmulThreads, setMatmulThreads, shutdownMatmulPool, PARALLEL_MIN_FLOPS, PARALLEL_MIN_FLOPS_WASM } from './backends/fast/matmul-pool.ts';
-export { createGpuBackend, gpuBackendInfo } from './backends/gpu/index.ts';
 export * from './ops/elementwise.ts';
 export * from './ops/reduce.ts';
 export * from './ops/matmul.ts';

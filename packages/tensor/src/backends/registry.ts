@@ -3,16 +3,18 @@
  * with `setBackend(name)` or the `TSGRAD_BACKEND` environment variable.
  */
 import type { Backend } from '../backend.ts';
-import { createGpuBackend } from './gpu/index.ts';
 import { fastBackend } from './fast/index.ts';
 
 // `fast` is the default: on the CPU-only machines we measured, its matmul (the JS tile, and
 // the wasm SIMD kernel for float32) is 3x to 19x faster than gpu.js's webasm mode (see
-// bench/RESULTS.md). `gpu` is opt-in and is created on first use, so gpu.js compiles
-// nothing unless asked.
+// bench/RESULTS.md). `gpu` is opt-in: it registers itself when '@tsgrad/tensor/gpu' is
+// imported, so `import '@tsgrad/tensor'` never loads gpu.js.
 const backends = new Map<string, Backend | (() => Backend)>([
   ['fast', fastBackend],
-  ['gpu', () => createGpuBackend()],
+]);
+/** What `setBackend` says about a known backend that is not registered (yet). */
+const missing = new Map<string, string>([
+  ['gpu', "import '@tsgrad/tensor/gpu' first (the gpu.js backend registers itself when imported)"],
 ]);
 /** Older names that still select a backend: `js` was the fast backend's name before 0.2. */
 const aliases = new Map<string, string>([['js', 'fast']]);
@@ -23,7 +25,15 @@ export function registerBackend(name: string, backend: Backend | (() => Backend)
   backends.set(name, backend);
 }
 
-/** Names of every registered backend. */
+/**
+ * Tells `setBackend(name)` what to say while `name` is not registered (e.g. a missing package).
+ * @example explainMissingBackend('webgpu', "install my-webgpu-backend and import it first");
+ */
+export function explainMissingBackend(name: string, how: string): void {
+  missing.set(name, how);
+}
+
+/** Names of every registered backend (a backend that needs an import is listed once imported). */
 export function listBackends(): string[] {
   return [...backends.keys()];
 }
@@ -35,7 +45,11 @@ export function listBackends(): string[] {
 export function setBackend(name: string): Backend {
   name = aliases.get(name) ?? name;
   const entry = backends.get(name);
-  if (!entry) throw new Error(`setBackend: unknown backend '${name}' (available: ${listBackends().join(', ')})`);
+  if (!entry) {
+    const how = missing.get(name);
+    const available = `available: ${listBackends().join(', ')}`;
+    throw new Error(how ? `setBackend: backend '${name}' is not registered; ${how} (${available})` : `setBackend: unknown backend '${name}' (${available})`);
+  }
   const backend = typeof entry === 'function' ? entry() : entry;
   backends.set(name, backend);
   active = backend;
