@@ -1,4 +1,5 @@
 export * from './config.ts';
+export * from './peft-config.ts';
 export * from './patterns.ts';
 export * from './incremental-pca.ts';
 export * from './rank-distribution.ts';
