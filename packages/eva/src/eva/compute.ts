@@ -164,7 +164,8 @@ export function computeEva<B = EvaBatch>(model: AnyModule, dataLoader: Iterable<
     if (zeroVariance.length > 0) {
       console.warn(
         `EVA: the inputs of ${zeroVariance.join(', ')} had zero variance over every batch seen; ` +
-          'their explained-variance ratios are 0, so they get rank 0 (their adapters are removed) unless every layer has zero variance',
+          'their explained-variance ratios are all 0, so the redistribution ranks them last (usually rank 0, which removes their adapters) ' +
+          'and any rank they do get holds arbitrary directions',
       );
     }
     const explainedVarianceRatio = new Map<string, Float64Array>();

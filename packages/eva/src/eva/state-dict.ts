@@ -37,8 +37,8 @@ export function buildEvaStateDict(
 /**
  * Target layers whose input had zero variance over every row the PCA saw (a constant
  * input, e.g. after a dead ReLU layer). All their explained-variance ratios are 0, so the
- * redistribution gives them rank 0 whenever any other layer has variance, and their
- * principal directions are arbitrary.
+ * redistribution ranks them last (rank 0 whenever the other layers can take the budget),
+ * and their principal directions are arbitrary.
  */
 export function zeroVarianceLayers(targets: readonly EvaTarget[], hookOf: (name: string) => PcaHook): string[] {
   const out: string[] = [];
