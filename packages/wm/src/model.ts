@@ -5,7 +5,7 @@
  */
 import { noGrad, Tensor } from '@tsgrad/autograd';
 import { NDArray } from '@tsgrad/tensor';
-import type { StateDict } from './spec.ts';
+import type { StateDict } from '@tsgrad/nn';
 
 /** A hook handle (`remove()` unregisters). */
 export interface HookHandle {
