@@ -8,7 +8,9 @@
  *
  *   R(gamma) = sum_l sum_{i, j in S_l(gamma)} (u_i^A . P_l u_j^B)(v_i^A . P_{l-1} v_j^B) / sum_l n_l.
  *
- * The paper's text was not available to us (see research/wm.md, Sec. 2.2); we read it as follows.
+ * Only second-hand quotes of the paper's formula were available to us (its reviews quote R with
+ * the sum over all pairs i, j and report it at gamma = 0 and 0.3), so the set S_l(gamma) is our
+ * reading:
  * S_l(gamma) = { i : sigma_i^A >= gamma sigma_max^A and sigma_i^B >= gamma sigma_max^B }, a prefix of
  * the descending spectra, and n_l = |S_l(gamma)|; i and j both range over S_l(gamma), cross terms
  * included. Then R = 1 when pi(B) = A (each diagonal term is 1, the off-diagonal ones 0), R is near
