@@ -6,9 +6,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { Tensor } from '@tsgrad/autograd';
-import { zeros } from '@tsgrad/nn';
+import { Linear, zeros } from '@tsgrad/nn';
 import * as nd from '@tsgrad/tensor';
-import { computeEva, fromPeftConfig, resolveEvaConfig, resolveLoraConfig, toPeftConfig, type LoraConfig } from '../src/index.ts';
+import { computeEva, fromPeftConfig, LoraLinear, resolveEvaConfig, resolveLoraConfig, toPeftConfig, type LoraConfig } from '../src/index.ts';
 import { tinyMlp } from './helpers.ts';
 
 const GOOD = toPeftConfig(resolveLoraConfig({ targetModules: ['fc1'], r: 4, alpha: 8, init: 'eva', rankPattern: { fc1: 2 }, alphaPattern: { fc1: 4 } }));
@@ -74,6 +74,10 @@ test('resolveLoraConfig / resolveEvaConfig: the same checks for configs written 
   assert.throws(() => resolveEvaConfig({ tau: '0.9' as unknown as number }), /EvaConfig: tau must be a finite number, got "0\.9"/);
   assert.throws(() => resolveEvaConfig({ labelMaskValue: NaN }), /EvaConfig: labelMaskValue must be a finite number/);
   assert.is(resolveEvaConfig({ rho: undefined }).rho, 2, 'an explicit undefined takes the default');
+  assert.throws(() => new LoraLinear(new Linear(4, 3), { r: 2, alpha: 'abc' as unknown as number }), /LoraLinear: alpha must be a finite number, got abc/);
+  const layer = new LoraLinear(new Linear(4, 3), { r: 2, alpha: 2 });
+  assert.throws(() => layer.resize(3, NaN), /LoraLinear: alpha must be a finite number, got NaN/);
+  assert.is(layer.r, 2, 'a refused resize changes nothing');
 });
 
 const loader = (seed: number, n = 8, poison = false) =>
