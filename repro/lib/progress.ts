@@ -5,6 +5,7 @@
  * a final line, so logs stay short and readable.
  */
 import cliProgress from 'cli-progress';
+import { formatDuration } from '@tsgrad/nn';
 
 export interface ProgressOptions {
   /** Shown before the bar, e.g. 'eva seed 0'. */
@@ -25,17 +26,8 @@ export interface ProgressOptions {
 
 export type Metrics = Record<string, number>;
 
-/** "1h02m", "3m05s", "42s" */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const r = s % 60;
-  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
-  if (m > 0) return `${m}m${String(r).padStart(2, '0')}s`;
-  return `${r}s`;
-}
+/** Re-exported from @tsgrad/nn, the one duration formatter ("1h02m", "3m05s", "42s"). */
+export { formatDuration };
 
 function formatValue(v: number): string {
   if (!Number.isFinite(v)) return String(v);

@@ -46,6 +46,7 @@ import { barChart, lineChart, writeSvg } from '../lib/plot.ts';
 import { Progress } from '../lib/progress.ts';
 import { runInfo, writeJson, writeReport } from '../lib/results.ts';
 import { writeWmReport } from './report.ts';
+import type { GptSection } from './types.ts';
 import { charData, epochBatches, trainGpt, trainMlp, windowBatches, type GptTrainConfig, type MlpTrainConfig } from './train.ts';
 
 export const PRESETS = {
@@ -305,16 +306,6 @@ function agreement(p: Permutation, q: Permutation): number {
 
 function mean(xs: readonly number[]): number {
   return xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN;
-}
-
-export interface GptSection {
-  config: GptTrainConfig;
-  vocabSize: number;
-  endpoints: { seed: number; seconds: number; val: { loss: number; acc: number }; train: { loss: number; acc: number } }[];
-  invariance: Record<string, number>;
-  curves: Record<string, InterpolationCurve>;
-  l2: Record<string, number>;
-  wm: Record<string, { sweeps: number; seconds: number }>;
 }
 
 /** Two GPTs from different seeds, naive vs WM (residual identity or shared) interpolation. */

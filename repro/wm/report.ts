@@ -4,45 +4,7 @@
  */
 import type { InterpolationCurve } from '@tsgrad/wm';
 import { markdownTable } from '../lib/results.ts';
-import type { GptSection } from './main.ts';
-
-type Cfg = {
-  mlp: { widths: readonly number[]; epochs: number; batchSize: number; lr: number };
-  models: number;
-  evalTrain: number;
-  ste: { epochs: number; batchSize: number; lr: number };
-};
-
-interface Metrics {
-  wallSeconds: number;
-  data: { train: number; test: number | undefined; curveTrainExamples: number };
-  endpoints: { seed: number; seconds: number; train: { loss: number; acc: number }; test: { loss: number; acc: number } }[];
-  naive: InterpolationCurve;
-  wm: InterpolationCurve;
-  am: InterpolationCurve;
-  ste: InterpolationCurve;
-  l2: { before: number; afterWm: number; afterRandom: number; afterAm: number; afterSte: number; ratio: Record<string, number> };
-  singularValuesMaxAbsDiff: number;
-  singularValues: { a: Record<string, Float64Array>; b: Record<string, Float64Array> };
-  R: Record<string, Record<string, number>>;
-  RPerLayer: Record<string, Record<string, number[]>>;
-  RCounts: Record<string, number[]>;
-  threeModel: { wm: InterpolationCurve; ste: InterpolationCurve; naive: InterpolationCurve };
-  mergeMany: {
-    models: number;
-    sweeps: number;
-    seconds: number;
-    merged: { train: { loss: number; acc: number }; test: { loss: number; acc: number } };
-    naiveMean: { train: { loss: number; acc: number }; test: { loss: number; acc: number } };
-    endpointsTestAcc: number[];
-  };
-  wmSweeps: number;
-  wmSeconds: number;
-  permAgreement: { steWm: number; amWm: number };
-  amSeconds: number;
-  steRuns: { ab: { seconds: number; steps: number; meanWmSweeps: number; drift: number }; ac: { seconds: number } };
-  gpt: GptSection;
-}
+import type { WmMetrics, WmReportConfig } from './types.ts';
 
 const f = (x: number, d = 4) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
@@ -84,7 +46,7 @@ function barrierRows(curves: Record<string, InterpolationCurve>): string {
   return markdownTable(header, rows);
 }
 
-export function writeWmReport({ preset, cfg, metrics: m }: { preset: string; cfg: Cfg; metrics: Metrics }): string {
+export function writeWmReport({ preset, cfg, metrics: m }: { preset: string; cfg: WmReportConfig; metrics: WmMetrics }): string {
   const gammas = Object.keys(m.R.naive!);
   const out: string[] = [];
   const widths = cfg.mlp.widths.join('-');
@@ -231,7 +193,7 @@ export function writeWmReport({ preset, cfg, metrics: m }: { preset: string; cfg
 
 type Verdict = boolean | 'partly';
 
-function claims(m: Metrics): { held: Verdict; text: string }[] {
+function claims(m: WmMetrics): { held: Verdict; text: string }[] {
   const out: { held: Verdict; text: string }[] = [];
   const bNaive = m.naive.barrier.loss.test.maxGapToLinear;
   const bWm = m.wm.barrier.loss.test.maxGapToLinear;

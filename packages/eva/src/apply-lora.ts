@@ -10,6 +10,7 @@ import { resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './c
 import { initLoraLayer } from './inits.ts';
 import { LoraLinear } from './lora-linear.ts';
 import { matchesTarget, patternValue } from './patterns.ts';
+import { atomically } from './rollback.ts';
 
 const configs = new WeakMap<AnyModule, ResolvedLoraConfig>();
 
@@ -26,6 +27,10 @@ export interface ApplyLoraResult {
  * rank and alpha (from `rankPattern` / `alphaPattern`, else `r` / `alpha`) and runs the
  * chosen init. Afterwards only LoRA A/B (and `modulesToSave`) train. A layer whose
  * pattern rank is 0 is left alone.
+ *
+ * Refuses a model that already has LoRA layers, a config that fails `resolveLoraConfig`,
+ * `targetModules` or `modulesToSave` that match nothing, and an init that throws (PiSSA or
+ * OLoRA with r > min(out, in)); whatever it refuses, the model is left exactly as it was.
  * @example
  * const { layers } = applyLora(gpt, { targetModules: ['q_proj', 'k_proj', 'v_proj', 'out_proj', 'fc1', 'fc2', 'lm_head'], r: 8, alpha: 8 });
  */
@@ -33,29 +38,32 @@ export function applyLora(model: AnyModule, config: LoraConfig): ApplyLoraResult
   const c = resolveLoraConfig(config);
   const existing = loraLayers(model);
   if (existing.size > 0) throw new Error(`applyLora: the model already has LoRA layers (${[...existing.keys()].join(', ')})`);
-  const linears = [...model.namedModules()].filter(([name, m]) => name !== '' && m instanceof Linear) as [string, Linear][];
+  const modules = [...model.namedModules()].filter(([name]) => name !== '');
+  const linears = modules.filter(([, m]) => m instanceof Linear) as [string, Linear][];
   const targets = linears.filter(([name]) => matchesTarget(name, c.targetModules));
   if (targets.length === 0) {
     throw new Error(`applyLora: targetModules ${JSON.stringify(c.targetModules)} match no Linear; the model's Linears are: ${linears.map(([n]) => n).join(', ')}`);
   }
-  model.requiresGrad_(false);
-  const rng = new nd.Rng(c.seed);
-  const layers: string[] = [];
-  for (const [name, lin] of targets) {
-    const r = patternValue(c.rankPattern, name, c.r);
-    const alpha = patternValue(c.alphaPattern, name, c.alpha);
-    if (r === 0) continue;
-    const layer = new LoraLinear(lin, { r, alpha, dropout: c.dropout, useRslora: c.useRslora, rng: rng.fork() });
-    initLoraLayer(layer, c.init);
-    model.setSubmodule(name, layer);
-    layers.push(name);
+  const saved = c.modulesToSave.length > 0 ? modules.filter(([name]) => matchesTarget(name, c.modulesToSave)) : [];
+  if (c.modulesToSave.length > 0 && saved.length === 0) {
+    throw new Error(`applyLora: modulesToSave ${JSON.stringify(c.modulesToSave)} match no module; the model's modules are: ${modules.map(([n]) => n).join(', ')}`);
   }
-  for (const [name, m] of model.namedModules()) {
-    if (name !== '' && c.modulesToSave.length > 0 && matchesTarget(name, c.modulesToSave)) m.requiresGrad_(true);
-  }
-  if (c.modulesToSave.length > 0 && ![...model.namedModules()].some(([n]) => n !== '' && matchesTarget(n, c.modulesToSave))) {
-    throw new Error(`applyLora: modulesToSave ${JSON.stringify(c.modulesToSave)} match no module`);
-  }
+  const plan = targets
+    .map(([name, lin]) => ({ name, lin, r: patternValue(c.rankPattern, name, c.r), alpha: patternValue(c.alphaPattern, name, c.alpha) }))
+    .filter((p) => p.r > 0);
+  // Only an init can still fail (PiSSA/OLoRA rank checks, a user's init); then put everything back.
+  const baseWeights = plan.flatMap((p) => p.lin.parameters());
+  const layers = atomically(model, baseWeights, () => {
+    model.requiresGrad_(false);
+    const rng = new nd.Rng(c.seed);
+    for (const { name, lin, r, alpha } of plan) {
+      const layer = new LoraLinear(lin, { r, alpha, dropout: c.dropout, useRslora: c.useRslora, rng: rng.fork() });
+      initLoraLayer(layer, c.init);
+      model.setSubmodule(name, layer);
+    }
+    for (const [, m] of saved) m.requiresGrad_(true);
+    return plan.map((p) => p.name);
+  });
   configs.set(model, c);
   return { layers, config: c };
 }
@@ -70,9 +78,15 @@ export function getLoraConfig(model: AnyModule): ResolvedLoraConfig {
   return c;
 }
 
-/** @internal Replaces the stored config (EVA rewrites ranks, alphas and targets). */
-export function setLoraConfig(model: AnyModule, c: ResolvedLoraConfig): void {
-  configs.set(model, c);
+/** @internal Replaces the stored config (EVA rewrites ranks, alphas and targets); undefined forgets it. */
+export function setLoraConfig(model: AnyModule, c: ResolvedLoraConfig | undefined): void {
+  if (c === undefined) configs.delete(model);
+  else configs.set(model, c);
+}
+
+/** @internal The stored config, or undefined (for putting it back after a failure). */
+export function peekLoraConfig(model: AnyModule): ResolvedLoraConfig | undefined {
+  return configs.get(model);
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
- * LoRA and EVA configuration, with PEFT's defaults, and the mapping to and from
- * PEFT's `adapter_config.json` (snake_case keys, `peft_type: "LORA"`).
+ * LoRA and EVA configuration with PEFT's defaults, checked field by field where it enters
+ * (`peft-config.ts` maps it to and from PEFT's `adapter_config.json`).
  */
+import { boolean, finiteNumber, integerAtLeast, numberRecord, show, stringList } from './checks.ts';
+import { loraInitNames } from './inits.ts';
 import type { TargetModules } from './patterns.ts';
 
 /** EVA settings (PEFT `EvaConfig`; defaults rho 2, tau 0.99, whiten false, adjustScalingFactors true). */
@@ -53,7 +55,7 @@ export interface LoraConfig {
   init?: LoraInitName;
   /** EVA settings, used when `init` is `'eva'`. */
   evaConfig?: Partial<EvaConfig>;
-  /** Modules trained fully and saved with the adapter (PEFT `modules_to_save`), e.g. a new head. */
+  /** Modules trained fully and saved with the adapter (PEFT `modules_to_save`), e.g. a new head. A list: a lone string is refused. */
   modulesToSave?: string[];
   /** Seed for the random inits (A of default/gaussian, dropout masks). */
   seed?: number;
@@ -75,134 +77,73 @@ export interface ResolvedLoraConfig {
 }
 
 /**
- * Fills defaults and validates a LoRA config.
+ * Why `layers_to_transform` is refused rather than implemented: PEFT finds a module's layer
+ * index with the pattern `.*?\.<layers_pattern>\.(\d+)\.`, which needs a dotted prefix
+ * before the layer list (`model.layers.3.self_attn`). tsgrad's models keep their layer lists
+ * at the top (`blocks.3.attn`), so PEFT's rule would select nothing here, and any friendlier
+ * rule would select other layers than PEFT reading the same file.
+ */
+export const LAYERS_TO_TRANSFORM_UNSUPPORTED =
+  "is not supported (PEFT's layer-index pattern needs a dotted prefix before the layer list, which tsgrad's names such as 'blocks.3.attn' lack); " +
+  "select layers with a regex targetModules instead, e.g. 'blocks\\.(0|1)\\.attn\\.q_proj'";
+
+/**
+ * Fills defaults and validates a LoRA config: `r` a positive integer, `alpha` and every
+ * `alphaPattern` value finite numbers, `rankPattern` values non-negative integers, `dropout`
+ * in [0, 1), `init` a registered name, `modulesToSave` a list of names.
  * @example resolveLoraConfig({ targetModules: ['q_proj'], init: 'eva' }).evaConfig!.rho // 2
  */
 export function resolveLoraConfig(c: LoraConfig): ResolvedLoraConfig {
-  const r = c.r ?? 8;
-  if (!Number.isInteger(r) || r < 1) throw new RangeError(`applyLora: r must be a positive integer, got ${r}`);
-  const dropout = c.dropout ?? 0;
-  if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`applyLora: dropout must be in [0, 1), got ${dropout}`);
-  for (const [k, v] of Object.entries(c.rankPattern ?? {})) {
-    if (!Number.isInteger(v) || v < 0) throw new RangeError(`applyLora: rankPattern['${k}'] must be a non-negative integer, got ${v}`);
+  const at = 'applyLora:';
+  if (c === null || typeof c !== 'object') throw new TypeError(`${at} the config must be an object, got ${show(c)}`);
+  for (const k of ['layersToTransform', 'layersPattern', 'layers_to_transform', 'layers_pattern']) {
+    const v = (c as unknown as Record<string, unknown>)[k];
+    if (v !== undefined && v !== null) throw new Error(`${at} ${k} ${LAYERS_TO_TRANSFORM_UNSUPPORTED}`);
   }
+  const tm: unknown = c.targetModules;
+  if (!(typeof tm === 'string' || (Array.isArray(tm) && tm.every((t) => typeof t === 'string')))) {
+    throw new TypeError(`${at} targetModules must be a list of name suffixes or one regex string, got ${show(tm)}`);
+  }
+  const r = integerAtLeast(c.r ?? 8, 1, `${at} r`);
+  const alpha = finiteNumber(c.alpha ?? 8, `${at} alpha`);
+  const dropout = finiteNumber(c.dropout ?? 0, `${at} dropout`);
+  if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`${at} dropout must be in [0, 1), got ${dropout}`);
+  const rankPattern = numberRecord(c.rankPattern ?? {}, `${at} rankPattern`, (x, f) => integerAtLeast(x, 0, f));
+  const alphaPattern = numberRecord(c.alphaPattern ?? {}, `${at} alphaPattern`, finiteNumber);
   const init = c.init ?? 'default';
+  if (typeof init !== 'string' || !loraInitNames().includes(init)) {
+    throw new Error(`${at} init ${show(init)} is not a registered LoRA init (registered: ${loraInitNames().join(', ')})`);
+  }
   return {
-    targetModules: typeof c.targetModules === 'string' ? c.targetModules : [...c.targetModules],
+    targetModules: typeof tm === 'string' ? tm : [...(tm as string[])],
     r,
-    alpha: c.alpha ?? 8,
+    alpha,
     dropout,
-    rankPattern: { ...(c.rankPattern ?? {}) },
-    alphaPattern: { ...(c.alphaPattern ?? {}) },
-    useRslora: c.useRslora ?? false,
+    rankPattern,
+    alphaPattern,
+    useRslora: boolean(c.useRslora ?? false, `${at} useRslora`),
     init,
     evaConfig: init === 'eva' ? resolveEvaConfig(c.evaConfig) : null,
-    modulesToSave: [...(c.modulesToSave ?? [])],
-    seed: c.seed ?? 0,
+    modulesToSave: stringList(c.modulesToSave ?? [], `${at} modulesToSave`),
+    seed: finiteNumber(c.seed ?? 0, `${at} seed`),
   };
 }
 
 /**
- * Fills EVA defaults and validates rho >= 1 and tau in [0, 1] (as PEFT does).
+ * Fills EVA defaults and validates them: rho a finite number >= 1, tau in [0, 1] (as PEFT
+ * does), labelMaskValue a finite number, the flags booleans.
  * @example resolveEvaConfig({ rho: 1 }).tau // 0.99
  */
 export function resolveEvaConfig(c: Partial<EvaConfig> = {}): EvaConfig {
-  const out = { ...EVA_DEFAULTS, ...c };
-  if (!(out.rho >= 1)) throw new RangeError(`EvaConfig: rho must be >= 1, got ${out.rho}`);
-  if (!(out.tau >= 0 && out.tau <= 1)) throw new RangeError(`EvaConfig: tau must be in [0, 1], got ${out.tau}`);
+  // An explicit `undefined` means "not given", as for the other options.
+  const given = Object.fromEntries(Object.entries(c ?? {}).filter(([, v]) => v !== undefined)) as Partial<EvaConfig>;
+  const out: EvaConfig = { ...EVA_DEFAULTS, ...given };
+  const at = 'EvaConfig:';
+  finiteNumber(out.rho, `${at} rho`);
+  if (!(out.rho >= 1)) throw new RangeError(`${at} rho must be >= 1, got ${out.rho}`);
+  finiteNumber(out.tau, `${at} tau`);
+  if (!(out.tau >= 0 && out.tau <= 1)) throw new RangeError(`${at} tau must be in [0, 1], got ${out.tau}`);
+  finiteNumber(out.labelMaskValue, `${at} labelMaskValue`);
+  for (const k of ['useLabelMask', 'whiten', 'adjustScalingFactors'] as const) boolean(out[k], `${at} ${k}`);
   return out;
-}
-
-/** PEFT's JSON value of `init_lora_weights` for each of our init names. */
-export function peftInitValue(init: LoraInitName): boolean | string {
-  return init === 'default' ? true : init;
-}
-
-/** Our init name for PEFT's `init_lora_weights` value. */
-export function initFromPeft(v: unknown): LoraInitName {
-  if (v === true || v === undefined || v === null) return 'default';
-  if (v === false) throw new Error("adapter_config.json: init_lora_weights=false (random B) is not supported");
-  if (typeof v === 'string') return v;
-  throw new Error(`adapter_config.json: unsupported init_lora_weights ${JSON.stringify(v)}`);
-}
-
-/** The JSON object PEFT writes as `adapter_config.json` for a LoRA adapter. */
-export type PeftAdapterConfig = Record<string, unknown>;
-
-/**
- * Builds PEFT's `adapter_config.json` content.
- * @example toPeftConfig(resolveLoraConfig({ targetModules: ['q_proj'] })).peft_type // 'LORA'
- */
-export function toPeftConfig(c: ResolvedLoraConfig, extra: { baseModelNameOrPath?: string | null; taskType?: string | null } = {}): PeftAdapterConfig {
-  return {
-    peft_type: 'LORA',
-    task_type: extra.taskType ?? null,
-    base_model_name_or_path: extra.baseModelNameOrPath ?? null,
-    inference_mode: true,
-    r: c.r,
-    lora_alpha: c.alpha,
-    lora_dropout: c.dropout,
-    target_modules: typeof c.targetModules === 'string' ? c.targetModules : [...c.targetModules],
-    rank_pattern: { ...c.rankPattern },
-    alpha_pattern: { ...c.alphaPattern },
-    use_rslora: c.useRslora,
-    init_lora_weights: peftInitValue(c.init),
-    eva_config: c.evaConfig
-      ? {
-          rho: c.evaConfig.rho,
-          tau: c.evaConfig.tau,
-          use_label_mask: c.evaConfig.useLabelMask,
-          label_mask_value: c.evaConfig.labelMaskValue,
-          whiten: c.evaConfig.whiten,
-          adjust_scaling_factors: c.evaConfig.adjustScalingFactors,
-        }
-      : null,
-    modules_to_save: c.modulesToSave.length ? [...c.modulesToSave] : null,
-    bias: 'none',
-    fan_in_fan_out: false,
-    use_dora: false,
-    lora_bias: false,
-    layers_to_transform: null,
-    layers_pattern: null,
-  };
-}
-
-/**
- * Reads PEFT's `adapter_config.json` content back into a LoRA config.
- * @example fromPeftConfig(JSON.parse(text)).r
- */
-export function fromPeftConfig(j: PeftAdapterConfig): ResolvedLoraConfig {
-  if (j['peft_type'] !== 'LORA') throw new Error(`adapter_config.json: peft_type must be "LORA", got ${JSON.stringify(j['peft_type'])}`);
-  for (const flag of ['use_dora', 'fan_in_fan_out', 'lora_bias'] as const) {
-    if (j[flag]) throw new Error(`adapter_config.json: ${flag}=true is not supported`);
-  }
-  if (j['bias'] !== undefined && j['bias'] !== 'none') throw new Error(`adapter_config.json: bias=${JSON.stringify(j['bias'])} is not supported (only "none")`);
-  const tm = j['target_modules'];
-  if (!(typeof tm === 'string' || (Array.isArray(tm) && tm.every((t) => typeof t === 'string')))) {
-    throw new Error(`adapter_config.json: target_modules must be a string or a list of strings, got ${JSON.stringify(tm)}`);
-  }
-  const eva = j['eva_config'] as Record<string, unknown> | null | undefined;
-  const init = initFromPeft(j['init_lora_weights']);
-  return resolveLoraConfig({
-    targetModules: tm as TargetModules,
-    r: Number(j['r'] ?? 8),
-    alpha: Number(j['lora_alpha'] ?? 8),
-    dropout: Number(j['lora_dropout'] ?? 0),
-    rankPattern: (j['rank_pattern'] as Record<string, number>) ?? {},
-    alphaPattern: (j['alpha_pattern'] as Record<string, number>) ?? {},
-    useRslora: Boolean(j['use_rslora'] ?? false),
-    init,
-    evaConfig:
-      init === 'eva' && eva
-        ? {
-            rho: Number(eva['rho'] ?? EVA_DEFAULTS.rho),
-            tau: Number(eva['tau'] ?? EVA_DEFAULTS.tau),
-            useLabelMask: Boolean(eva['use_label_mask'] ?? EVA_DEFAULTS.useLabelMask),
-            labelMaskValue: Number(eva['label_mask_value'] ?? EVA_DEFAULTS.labelMaskValue),
-            whiten: Boolean(eva['whiten'] ?? EVA_DEFAULTS.whiten),
-            adjustScalingFactors: Boolean(eva['adjust_scaling_factors'] ?? EVA_DEFAULTS.adjustScalingFactors),
-          }
-        : undefined,
-    modulesToSave: (j['modules_to_save'] as string[] | null) ?? [],
-  });
 }

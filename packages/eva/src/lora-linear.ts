@@ -50,6 +50,7 @@ export class LoraLinear extends Module {
   constructor(base: Linear, opts: LoraLinearOptions) {
     super();
     LoraLinear.checkRank(opts.r);
+    LoraLinear.checkAlpha(opts.alpha);
     this.base_layer = this.registerModule('base_layer', base);
     for (const p of base.parameters()) p.requiresGrad_(false);
     this.r = opts.r;
@@ -67,6 +68,11 @@ export class LoraLinear extends Module {
 
   private static checkRank(r: number): void {
     if (!Number.isInteger(r) || r < 1) throw new RangeError(`LoraLinear: rank must be a positive integer, got ${r}`);
+  }
+
+  private static checkAlpha(alpha: number): void {
+    // A non-number alpha would make every output NaN, silently.
+    if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new TypeError(`LoraLinear: alpha must be a finite number, got ${String(alpha)}`);
   }
 
   get inFeatures(): number {
@@ -93,6 +99,7 @@ export class LoraLinear extends Module {
    */
   resize(r: number, alpha = this.alpha): void {
     LoraLinear.checkRank(r);
+    LoraLinear.checkAlpha(alpha);
     if (this.merged) throw new Error('LoraLinear.resize: unmerge() first');
     const dtype = this.base_layer.weight.dtype as 'float32' | 'float64';
     this.r = r;

@@ -17,12 +17,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '@tsgrad/autograd';
-import { loadSafetensors, saveSafetensors, type AnyModule } from '@tsgrad/nn';
+import { Linear, loadSafetensors, saveSafetensors, type AnyModule } from '@tsgrad/nn';
 import * as nd from '@tsgrad/tensor';
-import { applyLora, getLoraConfig, loraLayers, type ApplyLoraResult } from './apply-lora.ts';
-import { fromPeftConfig, toPeftConfig, type LoraConfig, type ResolvedLoraConfig } from './config.ts';
+import { applyLora, getLoraConfig, loraLayers, peekLoraConfig, setLoraConfig, type ApplyLoraResult } from './apply-lora.ts';
+import type { LoraConfig, ResolvedLoraConfig } from './config.ts';
+import { fromPeftConfig, toPeftConfig } from './peft-config.ts';
 import { assignInPlace } from './inits.ts';
-import { matchesTarget } from './patterns.ts';
+import { matchesTarget, patternValue } from './patterns.ts';
+import { atomically } from './rollback.ts';
 
 /** PEFT's prefix of every saved key (`PeftModel.base_model` is a `LoraModel` whose `.model` is yours). */
 export const PEFT_KEY_PREFIX = 'base_model.model.';
@@ -89,40 +91,97 @@ export function readAdapterConfig(dir: string): ResolvedLoraConfig {
   return fromPeftConfig(json as Record<string, unknown>);
 }
 
-/**
- * Applies the adapter stored in `dir` (PEFT layout) to a plain model: builds the LoRA
- * layers from the config (ranks from `rank_pattern`, alphas from `alpha_pattern`) and
- * loads the weights. Every key must match a layer with the same shape.
- * @example loadAdapter(new GPT(cfg), 'out/adapter');
- */
-export function loadAdapter(model: AnyModule, dir: string): ApplyLoraResult {
-  const c = readAdapterConfig(dir);
-  const { tensors } = loadSafetensors(join(dir, ADAPTER_WEIGHTS_NAME));
-  const cfg: LoraConfig = { ...c, evaConfig: c.evaConfig ?? undefined };
-  const result = applyLora(model, cfg);
-  const want = new Map<string, { t: Tensor }>();
-  for (const [name, l] of loraLayers(model)) {
-    want.set(`${PEFT_KEY_PREFIX}${name}.lora_A.weight`, { t: l.lora_A.weight });
-    want.set(`${PEFT_KEY_PREFIX}${name}.lora_B.weight`, { t: l.lora_B.weight });
+/** Key → expected shape of every tensor the adapter file must hold, for `model` once `c` is applied. */
+function expectedAdapterShapes(model: AnyModule, c: ResolvedLoraConfig): Map<string, readonly number[]> {
+  const want = new Map<string, readonly number[]>();
+  for (const [name, m] of model.namedModules()) {
+    if (name === '' || !(m instanceof Linear) || !matchesTarget(name, c.targetModules)) continue;
+    const r = patternValue(c.rankPattern, name, c.r);
+    if (r === 0) continue;
+    want.set(`${PEFT_KEY_PREFIX}${name}.lora_A.weight`, [r, m.inFeatures]);
+    want.set(`${PEFT_KEY_PREFIX}${name}.lora_B.weight`, [m.outFeatures, r]);
   }
   if (c.modulesToSave.length > 0) {
     for (const [name, m] of model.namedModules()) {
       if (name === '' || !matchesTarget(name, c.modulesToSave)) continue;
-      for (const [pname, p] of m.namedParameters()) want.set(`${PEFT_KEY_PREFIX}${name}.${pname}`, { t: p });
+      for (const [pname, p] of m.namedParameters()) want.set(`${PEFT_KEY_PREFIX}${name}.${pname}`, p.shape);
     }
   }
+  return want;
+}
+
+/** Throws, listing missing, unexpected and mis-shaped keys, unless the file's tensors are exactly `want`. */
+function checkAdapterTensors(file: string, tensors: Record<string, nd.NDArray>, want: ReadonlyMap<string, readonly number[]>): void {
   const missing = [...want.keys()].filter((k) => !(k in tensors));
   const unexpected = Object.keys(tensors).filter((k) => !want.has(k));
   const mismatched = [...want.entries()]
-    .filter(([k, { t }]) => k in tensors && !nd.shapesEqual(tensors[k]!.shape, t.shape))
-    .map(([k, { t }]) => `${k}: file ${nd.shapeToString(tensors[k]!.shape)}, model ${nd.shapeToString(t.shape)}`);
+    .filter(([k, shape]) => k in tensors && !nd.shapesEqual(tensors[k]!.shape, shape))
+    .map(([k, shape]) => `${k}: file ${nd.shapeToString(tensors[k]!.shape)}, model ${nd.shapeToString(shape)}`);
   if (missing.length || unexpected.length || mismatched.length) {
     const parts = [];
     if (missing.length) parts.push(`missing keys: ${missing.join(', ')}`);
-    if (unexpected.length) parts.push(`unexpected keys: ${unexpected.join(', ')}`);
+    if (unexpected.length) {
+      const hint = unexpected.every((k) => !k.startsWith(PEFT_KEY_PREFIX)) ? ` (they lack PEFT's '${PEFT_KEY_PREFIX}' prefix)` : '';
+      parts.push(`unexpected keys${hint}: ${unexpected.join(', ')}`);
+    }
     if (mismatched.length) parts.push(`shape mismatches: ${mismatched.join('; ')}`);
-    throw new Error(`loadAdapter: ${join(dir, ADAPTER_WEIGHTS_NAME)} does not fit the model; ${parts.join('; ')}`);
+    throw new Error(`loadAdapter: ${file} does not fit the model; ${parts.join('; ')}`);
   }
-  for (const [k, { t }] of want) assignInPlace(t, tensors[k]!, `loadAdapter '${k}'`);
-  return result;
+}
+
+/**
+ * Applies the adapter stored in `dir` (PEFT layout) to a plain model: builds the LoRA
+ * layers from the config (ranks from `rank_pattern`, alphas from `alpha_pattern`) and
+ * loads the weights. Every key must match a layer with the same shape: a missing,
+ * extra or mis-shaped key (or one without the `base_model.model.` prefix), or a config
+ * that `fromPeftConfig` refuses, is reported before the model is touched, and the model is
+ * left exactly as it was.
+ * @example loadAdapter(new GPT(cfg), 'out/adapter');
+ */
+export function loadAdapter(model: AnyModule, dir: string): ApplyLoraResult {
+  const c = readAdapterConfig(dir);
+  const file = join(dir, ADAPTER_WEIGHTS_NAME);
+  const { tensors } = loadSafetensors(file);
+  const existing = loraLayers(model);
+  if (existing.size > 0) throw new Error(`loadAdapter: the model already has LoRA layers (${[...existing.keys()].join(', ')})`);
+  const want = expectedAdapterShapes(model, c);
+  const linears = [...model.namedModules()].filter(([n, m]) => n !== '' && m instanceof Linear).map(([n]) => n);
+  if (!linears.some((n) => matchesTarget(n, c.targetModules))) {
+    throw new Error(`loadAdapter: target_modules ${JSON.stringify(c.targetModules)} of ${dir} match no Linear; the model's Linears are: ${linears.join(', ')}`);
+  }
+  checkAdapterTensors(file, tensors, want);
+  const cfg: LoraConfig = { ...c, evaConfig: c.evaConfig ?? undefined };
+  // Everything was checked against the plain model; should the adapted model still disagree
+  // (a modulesToSave module that contains a target), the snapshot puts the model back.
+  const touched = [...model.namedModules()].filter(([n, m]) => n !== '' && (matchesTarget(n, c.targetModules) || matchesTarget(n, c.modulesToSave)) && m !== model);
+  const weights = [...new Set(touched.flatMap(([, m]) => m.parameters()))];
+  const previousConfig = peekLoraConfig(model);
+  try {
+    return atomically(model, weights, () => {
+      const result = applyLora(model, cfg);
+      const params = adapterTensors(model, c);
+      checkAdapterTensors(file, tensors, new Map([...params].map(([k, t]) => [k, t.shape])));
+      for (const [k, t] of params) assignInPlace(t, tensors[k]!, `loadAdapter '${k}'`);
+      return result;
+    });
+  } catch (err) {
+    setLoraConfig(model, previousConfig);
+    throw err;
+  }
+}
+
+/** The model's tensors under their PEFT keys, once the adapter is applied. */
+function adapterTensors(model: AnyModule, c: ResolvedLoraConfig): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [name, l] of loraLayers(model)) {
+    out.set(`${PEFT_KEY_PREFIX}${name}.lora_A.weight`, l.lora_A.weight);
+    out.set(`${PEFT_KEY_PREFIX}${name}.lora_B.weight`, l.lora_B.weight);
+  }
+  if (c.modulesToSave.length > 0) {
+    for (const [name, m] of model.namedModules()) {
+      if (name === '' || !matchesTarget(name, c.modulesToSave)) continue;
+      for (const [pname, p] of m.namedParameters()) out.set(`${PEFT_KEY_PREFIX}${name}.${pname}`, p);
+    }
+  }
+  return out;
 }

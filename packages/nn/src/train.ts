@@ -13,6 +13,7 @@ import type { AnyModule } from './module.ts';
 import { clipGradNorm } from './optim/clip.ts';
 import { denseValues, type Optimizer } from './optim/optimizer.ts';
 import type { LRScheduler } from './optim/schedule.ts';
+import { formatDuration } from './duration.ts';
 
 export interface FitOptions<B> {
   model: AnyModule;
@@ -61,13 +62,6 @@ export interface FitResult {
 
 /** Thrown when the loss or a gradient stops being finite. */
 export class NonFiniteError extends Error {}
-
-function formatDuration(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  const sec = Math.round(s - 60 * m);
-  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}:${String(sec).padStart(2, '0')}`;
-}
 
 function guessBatchSize(batch: unknown): number {
   const seen = new Set<unknown>();

@@ -1,6 +1,7 @@
 /**
  * Loss (or accuracy) barriers along a linear interpolation path theta(lambda) = (1 - lambda) A +
- * lambda B. Papers disagree on the definition (research/wm.md, Sec. 1.6), so all three are given:
+ * lambda B. Papers disagree on the definition (git-re-basin's plots, Frankle/Entezari, Ito et al.'s
+ * tables, Theus et al. each use one of these), so all three are given:
  *
  * - `maxMinusMean`: max_lambda L(lambda) - (L(0) + L(1)) / 2 (git-re-basin's plots). Its floor is
  *   |L(0) - L(1)| / 2 even on a perfectly convex path.

@@ -3,7 +3,7 @@
  * `tok_emb`, `pos_emb`, `blocks.<i>.{ln1, attn.{q,k,v,out}_proj, ln2, mlp.{fc1, fc2}}`, `ln_f`,
  * `lm_head`; Linear weights are (out, in)).
  *
- * Symmetries used (research/wm.md, Sec. 4):
+ * Symmetries used (those of Verma & Elbayad, arXiv 2403.00986, restricted to permutations):
  * - MLP hidden units, per block: `P_blocks.<i>.mlp` on fc1's rows and bias and fc2's columns
  *   (GELU is elementwise).
  * - Attention heads, per block (`heads: true`): `H_blocks.<i>.attn` permutes whole heads, i.e.

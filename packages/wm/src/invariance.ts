@@ -6,7 +6,7 @@
 import { noGrad, Tensor } from '@tsgrad/autograd';
 import type { NDArray } from '@tsgrad/tensor';
 import { withWeights, type Net } from './model.ts';
-import type { StateDict } from './spec.ts';
+import type { StateDict } from '@tsgrad/nn';
 
 export interface InvarianceResult {
   /** max |f_theta(x) - f_pi(theta)(x)| over all outputs. */

@@ -3,9 +3,10 @@
  * `mnist_mlp_wm_many.py`): align N models to a common basis by matching each, in turn, to the
  * mean of the others' current permuted versions, until a sweep over the models makes no progress.
  */
+import type { StateDict } from '@tsgrad/nn';
 import { Rng } from '@tsgrad/tensor';
 import { applyPermutation, identityPermutation } from './permute.ts';
-import { stateDictOf, type HasStateDict, type Permutation, type PermutationSpec, type StateDict } from './spec.ts';
+import { stateDictOf, type HasStateDict, type Permutation, type PermutationSpec } from './spec.ts';
 import { l2Distance, meanStateDicts } from './state.ts';
 import { weightMatching } from './weight-matching.ts';
 

@@ -4,9 +4,8 @@
  * for hooks. Plus evaluation of loss and accuracy over batches, and loading weights temporarily.
  */
 import { noGrad, type Tensor } from '@tsgrad/autograd';
-import { asBatches, batchArray, batchTensor, type LabelledBatchLike } from '@tsgrad/nn';
+import { asBatches, batchArray, batchTensor, type LabelledBatchLike, type StateDict } from '@tsgrad/nn';
 import type { NDArray } from '@tsgrad/tensor';
-import type { StateDict } from './spec.ts';
 
 // One batch format across the packages: wm takes nn's `Batch` ({ input, target }, NDArray or
 // Tensor fields) and `[input, target]` pairs, and re-exports nn's `toBatches`.

@@ -2,7 +2,7 @@
  * Applying, inverting, composing and drawing permutations of a model's hidden units.
  */
 import { NDArray, Rng } from '@tsgrad/tensor';
-import { takeAxisInto } from './dense.ts';
+import { takeBlocks } from './axis-blocks.ts';
 import { axisEntry, permSizes, type Permutation, type PermutationSpec, type StateDict } from './spec.ts';
 
 /**
@@ -41,9 +41,7 @@ export function getPermutedParam(
   if (w.dtype !== 'float32' && w.dtype !== 'float64') {
     throw new Error(`getPermutedParam: '${key}' has dtype ${w.dtype}; only float parameters can be permuted`);
   }
-  const base = w.contiguous();
-  let data = base.data as Float32Array | Float64Array;
-  let copied = false;
+  let out = w.contiguous();
   axes.forEach((entry, axis) => {
     const e = axisEntry(entry);
     if (e === null || axis === except) return;
@@ -54,12 +52,9 @@ export function getPermutedParam(
         `getPermutedParam: permutation '${e.id}' of size ${p.length} (group ${e.group}) does not fit axis ${axis} of '${key}' [${w.shape.join(', ')}]`,
       );
     }
-    const out = new (data.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(data.length);
-    takeAxisInto(data, w.shape, axis, p, e.group, out);
-    data = out;
-    copied = true;
+    out = takeBlocks(out, axis, p, e.group);
   });
-  return copied ? NDArray.fromTyped(data, w.shape, w.dtype) : base;
+  return out;
 }
 
 /**

@@ -10,10 +10,10 @@
  * `n * group` entries and permutation `id` (of size n) moves whole blocks of `group` consecutive
  * entries. That is how attention heads are permuted as units (group = head dimension).
  */
-import type { NDArray } from '@tsgrad/tensor';
+import type { StateDict } from '@tsgrad/nn';
 
-/** A model's parameters (and buffers) by dotted name, as `Module.stateDict()` returns them. */
-export type StateDict = Record<string, NDArray>;
+/** nn's `StateDict` (name -> values, as `Module.stateDict()` returns them), re-exported for wm's callers. */
+export type { StateDict };
 
 /**
  * One permutation per id. `perm[id][i] = j` means: after permuting, unit i is the original unit

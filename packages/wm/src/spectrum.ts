@@ -8,16 +8,19 @@
  *
  *   R(gamma) = sum_l sum_{i, j in S_l(gamma)} (u_i^A . P_l u_j^B)(v_i^A . P_{l-1} v_j^B) / sum_l n_l.
  *
- * The paper's text was not available to us (see research/wm.md, Sec. 2.2); we read it as follows.
+ * Only second-hand quotes of the paper's formula were available to us (its reviews quote R with
+ * the sum over all pairs i, j and report it at gamma = 0 and 0.3), so the set S_l(gamma) is our
+ * reading:
  * S_l(gamma) = { i : sigma_i^A >= gamma sigma_max^A and sigma_i^B >= gamma sigma_max^B }, a prefix of
  * the descending spectra, and n_l = |S_l(gamma)|; i and j both range over S_l(gamma), cross terms
  * included. Then R = 1 when pi(B) = A (each diagonal term is 1, the off-diagonal ones 0), R is near
  * 0 for unrelated random matrices, and each term is unchanged by flipping the sign of a singular
  * pair (u_j, v_j) together.
  */
-import { svd } from '@tsgrad/tensor';
-import { addABt, takeAxisInto } from './dense.ts';
-import { axisEntry, type Permutation, type PermutationSpec, type StateDict } from './spec.ts';
+import type { StateDict } from '@tsgrad/nn';
+import { matmul, NDArray, svd } from '@tsgrad/tensor';
+import { takeBlocks } from './axis-blocks.ts';
+import { axisEntry, type Permutation, type PermutationSpec } from './spec.ts';
 
 /** A thin SVD W = U diag(s) Vt of one m x n weight, row-major float64. */
 export interface LayerSVD {
@@ -100,13 +103,6 @@ export interface AlignmentResult {
   counts: Record<string, number[]>;
 }
 
-/** Row-major transpose of an r x c matrix. */
-function transpose(a: Float64Array, r: number, c: number): Float64Array {
-  const out = new Float64Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = a[i * c + j]!;
-  return out;
-}
-
 /**
  * R(gamma) between A and pi(B) from their layer SVDs (see the file comment for the definition).
  * `perm` is the permutation applied to B (null: none, R "without permutation"); the SVD of pi(B)
@@ -135,29 +131,25 @@ export function alignmentR(
     const { m, n } = a;
     const k = a.s.length;
     const axes = spec.axesToPerm[key] ?? [null, null];
-    let ub = b.u;
-    let vtb = b.vt;
+    let ub = NDArray.fromTyped(b.u, [m, k]);
+    let vtb = NDArray.fromTyped(b.vt, [k, n]);
     if (perm !== null) {
       const eo = axisEntry(axes[0] ?? null);
       const ei = axisEntry(axes[1] ?? null);
       if (eo !== null) {
         const p = perm[eo.id];
         if (p === undefined) throw new Error(`alignmentR: no permutation '${eo.id}' (needed by '${key}')`);
-        ub = new Float64Array(ub.length);
-        takeAxisInto(b.u, [m, k], 0, p, eo.group, ub);
+        ub = takeBlocks(ub, 0, p, eo.group);
       }
       if (ei !== null) {
         const p = perm[ei.id];
         if (p === undefined) throw new Error(`alignmentR: no permutation '${ei.id}' (needed by '${key}')`);
-        vtb = new Float64Array(vtb.length);
-        takeAxisInto(b.vt, [k, n], 1, p, ei.group, vtb);
+        vtb = takeBlocks(vtb, 1, p, ei.group);
       }
     }
-    // Mu[i][j] = u_i^A . P u_j^B and Mv[i][j] = v_i^A . P' v_j^B, as products of row blocks.
-    const mu = new Float64Array(k * k);
-    addABt(mu, transpose(a.u, m, k), transpose(ub, m, k), k, m);
-    const mv = new Float64Array(k * k);
-    addABt(mv, a.vt, vtb, k, n);
+    // Mu[i][j] = u_i^A . P u_j^B and Mv[i][j] = v_i^A . P' v_j^B, i.e. Mu = U_A^T (P U_B), Mv = Vt_A (Vt_B P'^T)^T.
+    const mu = matmul(NDArray.fromTyped(a.u, [m, k]).transpose(0, 1), ub).toFloat64Array();
+    const mv = matmul(NDArray.fromTyped(a.vt, [k, n]), vtb.transpose(0, 1)).toFloat64Array();
     const maxA = a.s[0] ?? 0;
     const maxB = b.s[0] ?? 0;
     perLayer[key] = [];

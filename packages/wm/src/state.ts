@@ -3,7 +3,7 @@
  * results keep each parameter's dtype.
  */
 import { NDArray } from '@tsgrad/tensor';
-import type { StateDict } from './spec.ts';
+import type { StateDict } from '@tsgrad/nn';
 
 function sameKeys(a: StateDict, b: StateDict, op: string): string[] {
   const keys = Object.keys(a);

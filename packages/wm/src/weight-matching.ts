@@ -10,8 +10,8 @@
  * with row j of B's slice (B permuted on its other axes). Each such step is one linear assignment
  * (maximise), solved exactly by `linearSumAssignment`.
  */
-import { Rng } from '@tsgrad/tensor';
-import { addABt, axisToFront } from './dense.ts';
+import { add, matmul, Rng, zeros, type NDArray } from '@tsgrad/tensor';
+import { blockRows } from './axis-blocks.ts';
 import { linearSumAssignment, type Duals } from './lap.ts';
 import { checkIsPermutation, clonePermutation, getPermutedParam, identityPermutation } from './permute.ts';
 import { permSizes, type Permutation, type PermutationSpec, type StateDict } from './spec.ts';
@@ -105,12 +105,9 @@ export function weightMatching(
   if (opts.initDuals) for (const [id, d] of Object.entries(opts.initDuals)) duals[id] = d;
 
   // A's side of every cost matrix never changes: move each touched axis to the front once.
-  const aRows = new Map<string, Float64Array>();
+  const aRows = new Map<string, NDArray>();
   for (const id of ids) {
-    for (const { key, axis, group } of spec.permToAxes[id]!) {
-      const w = paramsA[key]!.contiguous();
-      aRows.set(`${key}\u0000${axis}`, axisToFront(w.data as Float32Array | Float64Array, w.shape, axis, group));
-    }
+    for (const { key, axis, group } of spec.permToAxes[id]!) aRows.set(`${key}\u0000${axis}`, blockRows(paramsA[key]!, axis, group));
   }
 
   const rng = new Rng(opts.seed ?? 0);
@@ -125,13 +122,12 @@ export function weightMatching(
     for (const o of order) {
       const id = ids[o]!;
       const n = sizes[id]!;
-      const cost = new Float64Array(n * n);
+      let costMatrix = zeros([n, n], 'float64');
       for (const { key, axis, group } of spec.permToAxes[id]!) {
-        const wb = getPermutedParam(spec, perm, key, paramsB, axis);
-        const bRows = axisToFront(wb.data as Float32Array | Float64Array, wb.shape, axis, group);
-        const aR = aRows.get(`${key}\u0000${axis}`)!;
-        addABt(cost, aR, bRows, n, aR.length / n);
+        const bRows = blockRows(getPermutedParam(spec, perm, key, paramsB, axis), axis, group);
+        costMatrix = add(costMatrix, matmul(aRows.get(`${key}\u0000${axis}`)!, bRows.transpose(0, 1)));
       }
+      const cost = costMatrix.toFloat64Array();
       const old = perm[id]!;
       let oldL = 0;
       for (let i = 0; i < n; i++) oldL += cost[i * n + old[i]!]!;

@@ -1,0 +1,86 @@
+/**
+ * Phase 3 of EVA: cycle the batches, let the PCA hooks fit, redistribute the rank budget by
+ * explained variance after every batch (paper eq. 6, `distributeRanks`), and stop when every
+ * hook layer's currently allocated components have converged. A layer that is done loses its
+ * hook, and gets it back if a later redistribution gives it more components. After
+ * `maxBatches` forward passes (a guard PEFT lacks) the error names every unconverged layer.
+ */
+import { distributeRanks, type RankLayer } from '../rank-distribution.ts';
+import type { PcaHook } from './pca-hook.ts';
+
+/**
+ * Endless iteration over a re-iterable loader (PEFT's `cycle`); an empty loader is an error.
+ * @example const it = cycle([1, 2]); it.next().value // 1
+ */
+export function* cycle<B>(loader: Iterable<B>): Generator<B> {
+  for (;;) {
+    let any = false;
+    for (const b of loader) {
+      any = true;
+      yield b;
+    }
+    if (!any) throw new Error('EVA: the data loader yielded no batches');
+  }
+}
+
+/** What the loop needs: the hooks, how to get, mask and run batches, and when to give up. */
+export interface ConvergenceLoop<B> {
+  hooks: ReadonlyMap<string, PcaHook>;
+  rankLayers: readonly RankLayer[];
+  /** Ranks before any fit: every layer at its cap. */
+  initialRanks: Map<string, number>;
+  rankBudget: number;
+  /** The next batch with its kept rows. */
+  next: () => { batch: B; rows: Int32Array | null };
+  forward: (batch: B) => void;
+  maxBatches: number;
+  tau: number;
+  onBatch?: (info: { batch: number; convergedLayers: number; layers: number }) => void;
+}
+
+/**
+ * Runs the loop; returns the final rank of every layer and the forward passes used.
+ * Every hook is detached when it returns or throws.
+ */
+export function runUntilConverged<B>(loop: ConvergenceLoop<B>): { ranks: Map<string, number>; batches: number } {
+  const hooks = [...loop.hooks.values()];
+  let ranks = loop.initialRanks;
+  let batches = 0;
+  try {
+    for (;;) {
+      const { batch, rows } = loop.next();
+      let allConverged = true;
+      for (const h of hooks) {
+        if (h.done(ranks.get(h.name)!)) {
+          h.detach();
+        } else {
+          allConverged = false;
+          h.rows = rows;
+          h.attach();
+        }
+      }
+      if (allConverged) break;
+      if (batches >= loop.maxBatches) throw notConverged(hooks, ranks, loop);
+      loop.forward(batch);
+      batches++;
+      // PEFT waits until every hook has a fit (a hook may skip batches with too few rows).
+      if (!hooks.every((h) => h.pca.fitted)) continue;
+      const ratios: Record<string, Float64Array> = {};
+      for (const h of hooks) ratios[h.name] = h.pca.explainedVarianceRatio.toFloat64Array();
+      ranks = distributeRanks(loop.rankLayers, ratios, loop.rankBudget);
+      loop.onBatch?.({ batch: batches, convergedLayers: hooks.filter((h) => h.done(ranks.get(h.name)!)).length, layers: hooks.length });
+    }
+  } finally {
+    for (const h of hooks) h.detach();
+  }
+  return { ranks, batches };
+}
+
+function notConverged<B>(hooks: readonly PcaHook[], ranks: Map<string, number>, loop: ConvergenceLoop<B>): Error {
+  const open = hooks.filter((h) => !h.done(ranks.get(h.name)!));
+  const names = open.map((h) => {
+    const need = ranks.get(h.name)!;
+    return `${h.members.join('/')} (${h.convergedCount(need)}/${need} components converged${h.skipped ? `, ${h.skipped} batches skipped for too few rows` : ''})`;
+  });
+  return new Error(`EVA: not converged after maxBatches=${loop.maxBatches} batches (tau=${loop.tau}); unconverged layers: ${names.join(', ')}. Lower tau, raise maxBatches, or use larger batches.`);
+}

@@ -1,0 +1,77 @@
+/**
+ * The types EVA's phases share: the batch shape the defaults understand, the options, the
+ * result, and one target layer as the phases see it.
+ */
+import type { Tensor } from '@tsgrad/autograd';
+import type { AnyModule } from '@tsgrad/nn';
+import type * as nd from '@tsgrad/tensor';
+import type { EvaConfig, LoraConfig } from '../config.ts';
+
+/** Layer name → the EVA init of its A (rows = its new rank, 0 rows = drop the adapter). PEFT's `eva_state_dict`. */
+export type EvaStateDict = Record<string, nd.NDArray>;
+
+/** The batch shape the defaults understand: `input` for the model, optional masks [B, T] (or [B]). */
+export interface EvaBatch {
+  input: unknown;
+  /** 1 for real tokens, 0 for padding. */
+  attentionMask?: nd.NDArray | Tensor;
+  /** Labels; positions equal to `labelMaskValue` are dropped when `useLabelMask`. */
+  labels?: nd.NDArray | Tensor;
+}
+
+/** Turns a layer input and the batch's kept row indices into a [rows, inFeatures] matrix. */
+export type PrepareLayerInputsFn = (x: nd.NDArray, rows: Int32Array | null, layerName: string) => nd.NDArray;
+
+/** Options of {@link computeEva}, {@link getEvaStateDict} and {@link initializeLoraEvaWeights}. */
+export interface EvaOptions<B = EvaBatch> {
+  /** For a model without LoRA layers: which Linears and ranks (its `evaConfig` is used too). */
+  loraConfig?: LoraConfig;
+  /** Overrides of the EVA settings (else the model's LoRA config, else PEFT's defaults). */
+  evaConfig?: Partial<EvaConfig>;
+  /** Runs the model on a batch (default `model.call(batch.input)`). */
+  forwardFn?: (model: AnyModule, batch: B) => unknown;
+  /**
+   * Indices of the kept rows in the flattened [B*T] positions, or null for all
+   * (default: attention mask AND labels != labelMaskValue, as PEFT's language-modelling default).
+   */
+  prepareModelInputs?: (batch: B, eva: EvaConfig) => Int32Array | null;
+  /** Builds the SVD rows from a layer input; one function or one per layer name. */
+  prepareLayerInputs?: PrepareLayerInputsFn | Record<string, PrepareLayerInputsFn>;
+  /** Give up after this many forward passes (default 1000). */
+  maxBatches?: number;
+  /** `'lowrank'` (default, PEFT) or `'exact'` SVD in the incremental PCA. */
+  svd?: 'lowrank' | 'exact';
+  /** Seed of the randomized SVD (default 42, PEFT). */
+  lowrankSeed?: number;
+  /** Called after every batch with progress. */
+  onBatch?: (info: { batch: number; convergedLayers: number; layers: number }) => void;
+}
+
+/** Everything {@link computeEva} learned. */
+export interface EvaResult {
+  /** Layer name → A init (rank rows; a rank-0 layer has a [0, in] entry, as in PEFT). */
+  stateDict: EvaStateDict;
+  /** Layer name → final rank (0 allowed), every target layer in model order. */
+  ranks: Map<string, number>;
+  /** Sum of the layers' original ranks. */
+  rankBudget: number;
+  /** Forward passes used (excluding the first one that detects equal inputs). */
+  batches: number;
+  /** Layer name → the layer whose PCA it shares (itself if none). */
+  groups: Map<string, string>;
+  /** Hook layer name → explained variance ratios of its components. */
+  explainedVarianceRatio: Map<string, Float64Array>;
+  /** Target layers whose inputs had zero variance over every row seen (EVA warns: they get rank 0). */
+  zeroVarianceLayers: string[];
+  /** Wall time in seconds. */
+  seconds: number;
+}
+
+/** One layer EVA analyses. */
+export interface EvaTarget {
+  name: string;
+  module: AnyModule;
+  inFeatures: number;
+  /** Its rank before EVA: the LoraLinear's `r`, or the config's for a plain Linear. */
+  r: number;
+}
