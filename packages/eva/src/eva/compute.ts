@@ -23,7 +23,7 @@
  * so the model's forward is unchanged by the analysis itself.
  */
 import { noGrad, type Tensor } from '@tsgrad/autograd';
-import { Linear, type AnyModule } from '@tsgrad/nn';
+import { Linear, toBatch, type AnyModule } from '@tsgrad/nn';
 import { getLoraConfig } from '../apply-lora.ts';
 import { resolveEvaConfig, resolveLoraConfig, type EvaConfig, type ResolvedLoraConfig } from '../config.ts';
 import { LoraLinear } from '../lora-linear.ts';
@@ -108,12 +108,17 @@ export function computeEva<B = EvaBatch>(model: AnyModule, dataLoader: Iterable<
   const maxBatches = opts.maxBatches ?? 1000;
   if (!(Number.isInteger(maxBatches) && maxBatches >= 1)) throw new RangeError(`EVA: maxBatches must be a positive integer, got ${maxBatches}`);
   const forwardFn = opts.forwardFn ?? ((m: AnyModule, b: B) => m.call((b as unknown as EvaBatch).input as Tensor));
+  // With the default forward and row selection, batches are nn's one format: `{ input,
+  // attentionMask?, labels? }` or `[input, target]` pairs (a DataLoader over a
+  // TensorDataset), NDArray or Tensor fields; anything else is refused by name. Custom
+  // functions get the batches untouched.
+  const normalise = opts.forwardFn || opts.prepareModelInputs ? undefined : (b: unknown) => toBatch(b, 'EVA') as B;
   const prepareModel = opts.prepareModelInputs ?? ((b: B, e: EvaConfig) => defaultPrepareModelInputs(b, e));
   const prepFor = (name: string) => layerInputsFor(opts, name);
   const rankBudget = targets.reduce((s, t) => s + t.r, 0);
 
   return asBaseModelInEval(model, () => {
-    const iter = cycle(dataLoader);
+    const iter = cycle(dataLoader, normalise);
     const first = iter.next().value as B;
     const firstRows = prepareModel(first, eva);
     const groups = detectSharedInputs(targets, firstRows, prepFor, () => void forwardFn(model, first));

@@ -9,17 +9,32 @@ import { distributeRanks, type RankLayer } from '../rank-distribution.ts';
 import type { PcaHook } from './pca-hook.ts';
 
 /**
- * Endless iteration over a re-iterable loader (PEFT's `cycle`); an empty loader is an error.
+ * Endless iteration over a re-iterable loader (PEFT's `cycle`), each batch passed through
+ * `normalise`. An empty loader is an error, and so is a one-shot iterator (a generator)
+ * that runs out: EVA may need more passes than the data has batches.
  * @example const it = cycle([1, 2]); it.next().value // 1
  */
-export function* cycle<B>(loader: Iterable<B>): Generator<B> {
+export function* cycle<B>(loader: Iterable<B>, normalise: (b: unknown) => B = (b) => b as B): Generator<B> {
+  const iterate = (loader as { [Symbol.iterator]?: unknown } | null | undefined)?.[Symbol.iterator];
+  if (typeof iterate !== 'function') throw new TypeError(`EVA: dataLoader must be iterable (an array of batches, a DataLoader), got ${loader === null ? 'null' : typeof loader}`);
+  let seen = 0;
   for (;;) {
+    const iterator = (iterate as () => Iterator<unknown>).call(loader);
+    const oneShot = (iterator as unknown) === loader;
     let any = false;
-    for (const b of loader) {
+    for (let r = iterator.next(); !r.done; r = iterator.next()) {
       any = true;
-      yield b;
+      seen++;
+      yield normalise(r.value);
     }
-    if (!any) throw new Error('EVA: the data loader yielded no batches');
+    if (any) continue;
+    if (oneShot && seen > 0) {
+      throw new Error(
+        `EVA: the data ran out after ${seen} batches before every layer converged: it is a generator (or other one-shot iterator), ` +
+          'which can be read only once; pass an array or a DataLoader so EVA can cycle over it, or raise the convergence threshold',
+      );
+    }
+    throw new Error(oneShot ? 'EVA: the data loader yielded no batches: it is a generator that is empty or was already used up' : 'EVA: the data loader yielded no batches');
   }
 }
 

@@ -10,7 +10,10 @@ import type { EvaConfig, LoraConfig } from '../config.ts';
 /** Layer name → the EVA init of its A (rows = its new rank, 0 rows = drop the adapter). PEFT's `eva_state_dict`. */
 export type EvaStateDict = Record<string, nd.NDArray>;
 
-/** The batch shape the defaults understand: `input` for the model, optional masks [B, T] (or [B]). */
+/**
+ * The batch shape the defaults understand: nn's `Batch` (`input` for the model, optional
+ * masks [B, T] or [B]); `[input, target]` pairs from a DataLoader are accepted too.
+ */
 export interface EvaBatch {
   input: unknown;
   /** 1 for real tokens, 0 for padding. */
