@@ -35,7 +35,11 @@ test('unknown experiments and bad options fail with a message', () => {
   assert.match(s.stderr, /positive integer/);
   const p = cli(['demo', '--preset', 'huge']);
   assert.is.not(p.status, 0);
-  assert.match(p.stderr, /quick, full|"quick", "full"/);
+  assert.match(p.stderr, /quick, standard, full|"quick", "standard", "full"/);
+  // a preset the experiment does not define yet is refused before anything runs
+  const q = cli(['demo', '--preset', 'standard']);
+  assert.is.not(q.status, 0);
+  assert.match(q.stderr, /no 'standard' preset yet for: demo \(has quick, full\)/);
   const h = cli(['--help']);
   assert.is(h.status, 0);
   assert.match(h.stdout, /demo\s+softmax regression/);
