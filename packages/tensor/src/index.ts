@@ -5,6 +5,7 @@ export * from './ndarray.ts';
 export type * from './backend.ts';
 export * from './backends/registry.ts';
 export { fastBackend } from './backends/fast/index.ts';
+export { referenceBackend } from './backends/reference/index.ts';
 export { matmulPoolOptions, matmulPoolReady, matmulPoolStats, matmulThreads, setMatmulThreads, shutdownMatmulPool, PARALLEL_MIN_FLOPS, PARALLEL_MIN_FLOPS_WASM } from './backends/fast/matmul-pool.ts';
 export { createGpuBackend, gpuBackendInfo } from './backends/gpu/index.ts';
 export * from './ops/elementwise.ts';

@@ -5,6 +5,7 @@
 import type { Backend } from '../backend.ts';
 import { createGpuBackend } from './gpu/index.ts';
 import { fastBackend } from './fast/index.ts';
+import { referenceBackend } from './reference/index.ts';
 
 // `fast` is the default: on the CPU-only machines we measured, its matmul (the JS tile, and
 // the wasm SIMD kernel for float32) is 3x to 19x faster than gpu.js's webasm mode (see
@@ -12,6 +13,7 @@ import { fastBackend } from './fast/index.ts';
 // nothing unless asked.
 const backends = new Map<string, Backend | (() => Backend)>([
   ['fast', fastBackend],
+  ['reference', referenceBackend], // the textbook loops: slow, for reading and as the conformance oracle
   ['gpu', () => createGpuBackend()],
 ]);
 /** Older names that still select a backend: `js` was the fast backend's name before 0.2. */
