@@ -27,7 +27,8 @@ const params = (numRuns: number) => ({ numRuns, seed: SEED });
 
 /** C = A B by the reference backend's triple loop (float64 sums, rounded once to the dtype of A and B). */
 function naiveMatmul(a: StridedMatrix, b: StridedMatrix, m: number, k: number, n: number): nd.TypedArray {
-  const view = (x: StridedMatrix, rows: number, cols: number) => new nd.NDArray(x.data, [1, rows, cols], [0, x.rowStride, x.colStride], x.offset);
+  // every matrix of this file is stored in a Float32Array or Float64Array
+  const view = (x: StridedMatrix, rows: number, cols: number) => new nd.NDArray(x.data as nd.TypedArray, [1, rows, cols], [0, x.rowStride, x.colStride], x.offset);
   return nd.referenceBackend.matmul(view(a, m, k), view(b, k, n)).data;
 }
 

@@ -18,7 +18,12 @@ import { allocate, type DType } from '../../dtype.ts';
 import { NDArray } from '../../ndarray.ts';
 import { contiguousStrides, sizeOf } from '../../shape.ts';
 import { erf, geluErf, geluTanh, sigmoid } from '../../special.ts';
-import type { Layout } from '../../strided.ts';
+
+/** Where an operand's elements live: `strides` (in elements) and the `offset` of element 0. An NDArray is one. */
+interface Layout {
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
 
 /**
  * Visits every index of `shape` in row-major order (the last axis turns fastest) and
