@@ -72,7 +72,10 @@ for (const name of wanted ?? nd.listBackends()) {
   for (const why of Object.values(known)) console.log(`conformance: ${name}: skipping a known bug: ${why}`);
   const runs = (n: number) => params(name === 'gpu' ? Math.max(5, Math.round(n * GPU_SHARE)) : n);
   literalCases(name, backend, known);
-  if (backend !== ref) againstReference(name, backend, runs, known);
+  if (backend !== ref) {
+    elementwiseAgainstReference(name, backend, runs, known);
+    reductionsAndIndexingAgainstReference(name, backend, runs, known);
+  }
   checkFusedKernels(name, backend, runs);
 }
 
@@ -133,8 +136,8 @@ function literalCases(name: string, b: Backend, known: KnownBugs): void {
   });
 }
 
-/** Random properties: the backend gives what the reference gives. */
-function againstReference(name: string, b: Backend, runs: (n: number) => fc.Parameters<unknown>, known: KnownBugs): void {
+/** Random properties of the elementwise primitives: the backend gives what the reference gives. */
+function elementwiseAgainstReference(name: string, b: Backend, runs: (n: number) => fc.Parameters<unknown>, known: KnownBugs): void {
   test(`${name}: unary, every op on every dtype and layout, NaN and infinities included`, () => {
     const args = fc.tuple(fc.constantFrom(...UNARY), fc.constantFrom(...ALL_DTYPES), fc.boolean(), anyShapeArb());
     fc.assert(
@@ -174,6 +177,52 @@ function againstReference(name: string, b: Backend, runs: (n: number) => fc.Para
     );
   });
 
+  test(`${name}: cast between every pair of dtypes (truncation, wrapping, NaN, bool as 0/1)`, () => {
+    const wide = (dtype: nd.DType) => (dtype === 'int32' ? { dtype, low: -(2 ** 30), high: 2 ** 30 } : nd.isFloat(dtype) ? { dtype, low: -5e9, high: 5e9, specials: 0.1 } : fillFor(dtype));
+    const args = fc.tuple(fc.constantFrom(...ALL_DTYPES), fc.constantFrom(...ALL_DTYPES), fc.boolean(), anyShapeArb());
+    fc.assert(
+      fc.property(
+        args.chain(([from, to, large, shape]) => fc.tuple(fc.constant(to), viewArb(shape, large ? wide(from) : fillFor(from)))),
+        ([to, x]) => assertMatches(b.cast(x, to), ref.cast(x, to), `cast ${x.dtype} [${x.shape}] to ${to}`, 0),
+      ),
+      runs(300),
+    );
+  });
+
+  test(`${name}: assign into strided views, converting dtypes, touching nothing else`, () => {
+    const args = fc.tuple(fc.constantFrom(...ALL_DTYPES), fc.constantFrom(...ALL_DTYPES), anyShapeArb());
+    fc.assert(
+      fc.property(
+        args.chain(([to, from, shape]) => fc.tuple(writableViewArb(shape, fillFor(to)), viewArb(shape, fillFor(from)))),
+        ([dst, src]) => {
+          const [got, want] = [twin(dst), twin(dst)];
+          b.assign(got, src);
+          ref.assign(want, src);
+          assertStorage(got, want, `assign ${src.dtype} into ${dst.dtype} [${dst.shape}] strides [${dst.strides}]`);
+        },
+      ),
+      runs(300),
+    );
+  });
+
+  test(`${name}: a seeded op-layer pipeline (broadcast add, matmul of a transpose, sum over axes, softmax) matches`, () => {
+    fc.assert(
+      fc.property(seedArb(), (seed) => {
+        const run = (backendName: string) =>
+          nd.withBackend(backendName, () => {
+            const x = nd.randn([2, 3, 4], { seed });
+            const h = nd.add(nd.matmul(x, nd.randn([5, 4], { seed: seed + 1 }).transpose(0, 1)), nd.randn([5], { seed: seed + 2 }));
+            return nd.softmax(nd.sum(h, [0]), -1);
+          });
+        assertMatches(run(name), run('reference'), 'pipeline', 1e-5, 1e-7);
+      }),
+      runs(20),
+    );
+  });
+}
+
+/** Random properties of reductions, matmul and the index primitives, against the reference. */
+function reductionsAndIndexingAgainstReference(name: string, b: Backend, runs: (n: number) => fc.Parameters<unknown>, known: KnownBugs): void {
   test(`${name}: reduce, sum/prod/max/min over every set of axes, empty sides included`, () => {
     const args = fc.tuple(fc.constantFrom<ReduceOp>('sum', 'prod', 'max', 'min'), fc.constantFrom(...ALL_DTYPES), anyShapeArb(1));
     fc.assert(
@@ -210,34 +259,6 @@ function againstReference(name: string, b: Backend, runs: (n: number) => fc.Para
           const want = ref.matmul(x, y);
           const scale = sumTolerance(ref.matmul(absolute(x), absolute(y)), want.dtype);
           assertMatches(b.matmul(x, y), want, `matmul ${x.dtype} [${x.shape}] strides [${x.strides}] @ ${y.dtype} [${y.shape}] strides [${y.strides}]`, RTOL[want.dtype], scale);
-        },
-      ),
-      runs(300),
-    );
-  });
-
-  test(`${name}: cast between every pair of dtypes (truncation, wrapping, NaN, bool as 0/1)`, () => {
-    const wide = (dtype: nd.DType) => (dtype === 'int32' ? { dtype, low: -(2 ** 30), high: 2 ** 30 } : nd.isFloat(dtype) ? { dtype, low: -5e9, high: 5e9, specials: 0.1 } : fillFor(dtype));
-    const args = fc.tuple(fc.constantFrom(...ALL_DTYPES), fc.constantFrom(...ALL_DTYPES), fc.boolean(), anyShapeArb());
-    fc.assert(
-      fc.property(
-        args.chain(([from, to, large, shape]) => fc.tuple(fc.constant(to), viewArb(shape, large ? wide(from) : fillFor(from)))),
-        ([to, x]) => assertMatches(b.cast(x, to), ref.cast(x, to), `cast ${x.dtype} [${x.shape}] to ${to}`, 0),
-      ),
-      runs(300),
-    );
-  });
-
-  test(`${name}: assign into strided views, converting dtypes, touching nothing else`, () => {
-    const args = fc.tuple(fc.constantFrom(...ALL_DTYPES), fc.constantFrom(...ALL_DTYPES), anyShapeArb());
-    fc.assert(
-      fc.property(
-        args.chain(([to, from, shape]) => fc.tuple(writableViewArb(shape, fillFor(to)), viewArb(shape, fillFor(from)))),
-        ([dst, src]) => {
-          const [got, want] = [twin(dst), twin(dst)];
-          b.assign(got, src);
-          ref.assign(want, src);
-          assertStorage(got, want, `assign ${src.dtype} into ${dst.dtype} [${dst.shape}] strides [${dst.strides}]`);
         },
       ),
       runs(300),
@@ -293,21 +314,6 @@ function againstReference(name: string, b: Backend, runs: (n: number) => fc.Para
         ([axis, dst, index, src]) => inPlace(b, dst, (be, d) => be.indexAdd(d, axis, index, src), `indexAdd into ${dst.dtype} [${dst.shape}] axis ${axis} index [${index.shape}]`),
       ),
       runs(300),
-    );
-  });
-
-  test(`${name}: a seeded op-layer pipeline (broadcast add, matmul of a transpose, sum over axes, softmax) matches`, () => {
-    fc.assert(
-      fc.property(seedArb(), (seed) => {
-        const run = (backendName: string) =>
-          nd.withBackend(backendName, () => {
-            const x = nd.randn([2, 3, 4], { seed });
-            const h = nd.add(nd.matmul(x, nd.randn([5, 4], { seed: seed + 1 }).transpose(0, 1)), nd.randn([5], { seed: seed + 2 }));
-            return nd.softmax(nd.sum(h, [0]), -1);
-          });
-        assertMatches(run(name), run('reference'), 'pipeline', 1e-5, 1e-7);
-      }),
-      runs(20),
     );
   });
 }
