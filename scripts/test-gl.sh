@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the gpu backend's equivalence suite (packages/tensor/test/gpu-backend.test.ts)
-# on gpu.js's `headlessgl` target: real GLSL kernels through headless-gl (`gl`).
+# Runs the conformance suite for the gpu backend (packages/tensor/test/conformance.test.ts
+# with TSGRAD_CONFORMANCE_BACKENDS=gpu) and its own checks (gpu.test.ts) on gpu.js's
+# `headlessgl` target: real GLSL kernels through headless-gl (`gl`).
 #
 # Why a separate script: the default install must not compile anything native, so
 # pnpm-workspace.yaml denies gl's build script (`allowBuilds: gl: false`) and gpu.js
@@ -14,7 +15,7 @@
 #   2. node-gyp rebuild of the `gl` package that gpu.js resolves, against this Node's
 #      headers (/usr/include/node when present, so no download is needed);
 #   3. a smoke test that headless-gl creates a context under xvfb-run;
-#   4. the suite under xvfb-run with TSGRAD_GPU_MODE=headlessgl.
+#   4. both files under xvfb-run with TSGRAD_GPU_MODE=headlessgl.
 #
 # Usage: scripts/test-gl.sh [--skip-apt] [--rebuild] [-- extra uvu arguments]
 #   --skip-apt  do not call apt-get (the packages are already there)
@@ -76,7 +77,8 @@ xvfb-run -a -s "-screen 0 1280x1024x24" node -e "
   console.error('test-gl: GL context OK: ' + gl.getParameter(gl.VERSION) + ' / ' + gl.getParameter(gl.RENDERER));
 "
 
-# 4. The equivalence suite on the GL target.
+# 4. The conformance suite (gpu only) and the gpu checks on the GL target.
 export TSGRAD_GPU_MODE="${TSGRAD_GPU_MODE:-headlessgl}"
-log "running the gpu equivalence suite with TSGRAD_GPU_MODE=$TSGRAD_GPU_MODE"
-exec xvfb-run -a -s "-screen 0 1280x1024x24" npx uvu -r tsx packages/tensor/test gpu-backend "$@"
+export TSGRAD_CONFORMANCE_BACKENDS="${TSGRAD_CONFORMANCE_BACKENDS:-gpu}"
+log "running conformance ($TSGRAD_CONFORMANCE_BACKENDS) and gpu.test.ts with TSGRAD_GPU_MODE=$TSGRAD_GPU_MODE"
+exec xvfb-run -a -s "-screen 0 1280x1024x24" npx uvu -r tsx packages/tensor/test '(conformance|gpu)\.test\.ts$' "$@"

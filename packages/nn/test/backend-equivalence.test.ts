@@ -2,7 +2,7 @@
  * A whole training step on every backend against the `js` reference: MLP forward,
  * cross-entropy, backward and an AdamW update, repeated for a few steps from the same
  * weights and batches. Differences stay at float32 rounding level. The primitive-level
- * properties live in packages/tensor/test/gpu-backend.test.ts; this checks that they
+ * properties live in packages/tensor/test/conformance.test.ts; this checks that they
  * compose into the same training trajectory.
  */
 import { test } from 'uvu';

@@ -6,6 +6,7 @@ export { formatArray, formatValues, inspectSymbol, type FormatOptions, type Prin
 export type * from './backend.ts';
 export * from './backends/registry.ts';
 export { fastBackend } from './backends/fast/index.ts';
+export { referenceBackend } from './backends/reference/index.ts';
 export { matmulPoolOptions, matmulPoolReady, matmulPoolStats, matmulThreads, setMatmulThreads, shutdownMatmulPool, PARALLEL_MIN_FLOPS, PARALLEL_MIN_FLOPS_WASM } from './backends/fast/matmul-pool.ts';
 export * from './ops/elementwise.ts';
 export * from './ops/reduce.ts';

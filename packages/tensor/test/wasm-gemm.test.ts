@@ -15,6 +15,9 @@ import * as nd from '../src/index.ts';
 const SEED = Number(process.env.TSGRAD_FC_SEED ?? 20_240_611);
 const params = (numRuns: number) => ({ numRuns, seed: SEED });
 
+/** Runs `f` on the fast backend, whose kernels this file tests, whatever TSGRAD_BACKEND selects. */
+const onFast = <T,>(f: () => T): T => nd.withBackend('fast', f);
+
 function kernel(): F32Kernel {
   const k = f32Kernel();
   if (!k) throw new Error('wasm kernel is off');
@@ -113,7 +116,7 @@ test('backend matmul on float32: batched, broadcast and transposed operands', ()
       const rand = (shape: number[]) => nd.array(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => 2 * rng.uniform() - 1), 'float32').reshape(shape);
       const a = ta ? rand([batch, k, m]).transpose(1, 2) : rand([batch, m, k]);
       const b = tb ? rand([bcast ? 1 : batch, n, k]).transpose(1, 2) : rand([bcast ? 1 : batch, k, n]);
-      const got = nd.matmul(a, b);
+      const got = onFast(() => nd.matmul(a, b));
       assert.equal(got.shape, [batch, m, n]);
       assert.is(got.dtype, 'float32');
       const flat = Array.from(got.contiguous().data);
@@ -136,7 +139,7 @@ test('TSGRAD_WASM=0 and setMatmulWasm(false) use the JS kernel, bit for bit', ()
   const wasm = new Float32Array(m * n);
   kernel()(a, b, { data: wasm, offset: 0, rowStride: n }, m, k, n);
   assert.ok(wasm.some((x, i) => x !== js[i]), 'the kernels round differently (else this test proves nothing)');
-  const viaBackend = () => nd.matmul(new nd.NDArray(a.data, [m, k], [k, 1], 0, 'float32'), new nd.NDArray(b.data, [k, n], [1, k], 0, 'float32')).data as Float32Array;
+  const viaBackend = () => onFast(() => nd.matmul(new nd.NDArray(a.data, [m, k], [k, 1], 0, 'float32'), new nd.NDArray(b.data, [k, n], [1, k], 0, 'float32'))).data as Float32Array;
   const saved = process.env.TSGRAD_WASM;
   try {
     process.env.TSGRAD_WASM = '0';
@@ -160,7 +163,7 @@ test('float64 and int32 products stay on the JS kernel', () => {
   const b64 = new nd.NDArray(Float64Array.from(b.data.subarray(0, 13 * 6)), [13, 6], undefined, 0, 'float64');
   const want = new Float64Array(9 * 6);
   matmulStrided({ data: a64.data, offset: 0, rowStride: 13, colStride: 1 }, { data: b64.data, offset: 0, rowStride: 6, colStride: 1 }, { data: want, offset: 0, rowStride: 6 }, 9, 13, 6, newScratch());
-  assert.equal(Array.from(nd.matmul(a64, b64).data), Array.from(want));
+  assert.equal(Array.from(onFast(() => nd.matmul(a64, b64)).data), Array.from(want));
 });
 
 test('wasm kernel is deterministic, alone and on the worker pool', async () => {

@@ -4,6 +4,7 @@
  */
 import type { Backend } from '../backend.ts';
 import { fastBackend } from './fast/index.ts';
+import { referenceBackend } from './reference/index.ts';
 
 // `fast` is the default: on the CPU-only machines we measured, its matmul (the JS tile, and
 // the wasm SIMD kernel for float32) is 3x to 19x faster than gpu.js's webasm mode (see
@@ -11,6 +12,7 @@ import { fastBackend } from './fast/index.ts';
 // imported, so `import '@tsgrad/tensor'` never loads gpu.js.
 const backends = new Map<string, Backend | (() => Backend)>([
   ['fast', fastBackend],
+  ['reference', referenceBackend], // the textbook loops: slow, for reading and as the conformance oracle
 ]);
 /** What `setBackend` says about a known backend that is not registered (yet). */
 const missing = new Map<string, string>([
