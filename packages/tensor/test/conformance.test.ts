@@ -52,8 +52,6 @@ const SCATTER_BOOL = 'scatterAdd into a bool destination stores the raw sum (tru
 const KNOWN_BUGS: Record<string, KnownBugs> = {
   fast: { boolScatterAdd: `${SCATTER_BOOL} (backends/fast scatterAdd)` },
   gpu: {
-    boolArithmetic:
-      'arithmetic with a bool result (add, sub, mul, div, pow of bools) stores the raw float32 value (true + true = 2, false - true = 255) instead of 0/1; fix: toDtype in backends/gpu maps bool results through v ? 1 : 0',
     boolScatterAdd: `${SCATTER_BOOL} (backends/gpu delegates it to fast)`,
   },
 };

@@ -130,10 +130,14 @@ export function flatOutput(result: unknown, length: number, fresh: boolean): Flo
   return out;
 }
 
-/** Converts a kernel's float32 output to `dtype` storage with the same rounding a typed-array store applies. */
+/**
+ * Converts a kernel's float32 output to `dtype` storage with the same rounding a typed-array
+ * store applies; a bool result is stored as 0/1 (true + true is true, not 2), as on every backend.
+ */
 export function toDtype(values: Float32Array, dtype: DType): TypedArray {
   if (dtype === 'float32') return values;
   const out = allocate(dtype, values.length);
-  out.set(values);
+  if (dtype === 'bool') for (let i = 0; i < values.length; i++) out[i] = values[i] ? 1 : 0;
+  else out.set(values);
   return out;
 }
