@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as nd from '@tsgrad/tensor';
 import { conv2d, gradcheck, gradgradcheck, noGrad, Tensor, type Conv2dOptions } from '../src/index.ts';
-import { f64, params, sizeOf, valuesArb, viewedArb, type Viewed } from './arbitraries.ts';
+import { f64, params, sizeOf, valuesArb, viewedArb } from './arbitraries.ts';
 import { deviation, loadTorchFixture, tensorOf, type Stored, type TorchCase } from './fixtures/torch-fixture.ts';
 
 type P2 = [number, number];
