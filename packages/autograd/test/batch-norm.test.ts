@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import * as nd from '@tsgrad/tensor';
 import { batchNorm, gradients, noGrad, Tensor, type BatchNormOptions } from '../src/index.ts';
 import { checkViewed, f64, maxAbsDiff, params, shapeArb, sizeOf, valuesArb, viewedArb, type Viewed } from './arbitraries.ts';
-import { deviation, loadTorchFixture, maxDiff, tensorOf, type Stored, type TorchCase } from './fixtures/torch-fixture.ts';
+import { cpuBackends, deviation, loadTorchFixture, maxDiff, tensorOf, type Stored, type TorchCase } from './fixtures/torch-fixture.ts';
 
 /** [N, C, ...spatial] with 0-2 spatial axes and more than one value per channel. */
 const shapeOfInput = fc
@@ -171,20 +171,22 @@ test('batchNorm: running statistics update under noGrad too, and not without tra
   assert.equal(rm.toArray(), [1.5, 2]);
 });
 
-test('batchNorm agrees with PyTorch to 1e-8 in float64 (values, gradients and running statistics; committed fixture)', () => {
+test('batchNorm agrees with PyTorch to 1e-8 in float64 on every CPU backend (values, gradients and running statistics; committed fixture)', () => {
   const cases = loadTorchFixture().batchNorm;
   assert.ok(cases.length >= 6);
-  for (const c of cases) {
-    const opts = c.options as BatchNormOptions;
-    const rm = tensorOf(c.runningMean as Stored | null);
-    const rv = tensorOf(c.runningVar as Stored | null);
-    const leaves = [tensorOf(c.input, true), tensorOf(c.weight as Stored | null, true), tensorOf(c.bias as Stored | null, true)];
-    const d = deviation(c as TorchCase, leaves, (x, w, b) => batchNorm(x!, rm, rv, w, b, opts));
-    const what = `batchNorm ${JSON.stringify(opts)} on ${JSON.stringify(c.input.shape)}`;
-    assert.ok(Math.max(d.output, ...d.grads) <= 1e-8, `${what}: output off by ${d.output}, gradients by [${d.grads.join(', ')}]`);
-    if (rm && rv) {
-      const stats = Math.max(maxDiff(rm, c.runningMeanAfter as Stored), maxDiff(rv, c.runningVarAfter as Stored));
-      assert.ok(stats <= 1e-8, `${what}: running statistics off by ${stats}`);
+  for (const backend of cpuBackends()) {
+    for (const c of cases) {
+      const opts = c.options as BatchNormOptions;
+      const rm = tensorOf(c.runningMean as Stored | null);
+      const rv = tensorOf(c.runningVar as Stored | null);
+      const leaves = [tensorOf(c.input, true), tensorOf(c.weight as Stored | null, true), tensorOf(c.bias as Stored | null, true)];
+      const d = nd.withBackend(backend, () => deviation(c as TorchCase, leaves, (x, w, b) => batchNorm(x!, rm, rv, w, b, opts)));
+      const what = `${backend}: batchNorm ${JSON.stringify(opts)} on ${JSON.stringify(c.input.shape)}`;
+      assert.ok(Math.max(d.output, ...d.grads) <= 1e-8, `${what}: output off by ${d.output}, gradients by [${d.grads.join(', ')}]`);
+      if (rm && rv) {
+        const stats = Math.max(maxDiff(rm, c.runningMeanAfter as Stored), maxDiff(rv, c.runningVarAfter as Stored));
+        assert.ok(stats <= 1e-8, `${what}: running statistics off by ${stats}`);
+      }
     }
   }
 });

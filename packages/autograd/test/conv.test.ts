@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import * as nd from '@tsgrad/tensor';
 import { conv2d, gradcheck, gradgradcheck, noGrad, Tensor, type Conv2dOptions } from '../src/index.ts';
 import { f64, params, sizeOf, valuesArb, viewedArb } from './arbitraries.ts';
-import { deviation, loadTorchFixture, tensorOf, type Stored, type TorchCase } from './fixtures/torch-fixture.ts';
+import { cpuBackends, deviation, loadTorchFixture, tensorOf, type Stored, type TorchCase } from './fixtures/torch-fixture.ts';
 
 type P2 = [number, number];
 
@@ -200,15 +200,17 @@ test('conv2d on 3-D (unbatched) input equals the batched result without its batc
   assert.ok(gradcheck((xx, ww) => conv2d(xx!, ww!, null, { padding: 'same', dilation: [1, 2] }), [x, w]));
 });
 
-test('conv2d agrees with PyTorch to 1e-8 in float64 (values and gradients; committed fixture)', () => {
+test('conv2d agrees with PyTorch to 1e-8 in float64 on every CPU backend (values and gradients; committed fixture)', () => {
   const cases = loadTorchFixture().conv2d;
   assert.ok(cases.length >= 10);
-  for (const c of cases) {
-    const opts = c.options as Conv2dOptions;
-    const leaves = [tensorOf(c.input, true), tensorOf(c.weight as Stored, true), tensorOf(c.bias as Stored | null, true)];
-    const d = deviation(c as TorchCase, leaves, (x, w, b) => conv2d(x!, w!, b, opts));
-    const worst = Math.max(d.output, ...d.grads);
-    assert.ok(worst <= 1e-8, `conv2d ${JSON.stringify(opts)} on ${JSON.stringify(c.input.shape)}: output off by ${d.output}, gradients by [${d.grads.join(', ')}]`);
+  for (const backend of cpuBackends()) {
+    for (const c of cases) {
+      const opts = c.options as Conv2dOptions;
+      const leaves = [tensorOf(c.input, true), tensorOf(c.weight as Stored, true), tensorOf(c.bias as Stored | null, true)];
+      const d = nd.withBackend(backend, () => deviation(c as TorchCase, leaves, (x, w, b) => conv2d(x!, w!, b, opts)));
+      const worst = Math.max(d.output, ...d.grads);
+      assert.ok(worst <= 1e-8, `${backend}: conv2d ${JSON.stringify(opts)} on ${JSON.stringify(c.input.shape)}: output off by ${d.output}, gradients by [${d.grads.join(', ')}]`);
+    }
   }
 });
 

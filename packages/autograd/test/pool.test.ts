@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import * as nd from '@tsgrad/tensor';
 import { adaptiveAvgPool2d, avgPool2d, gradcheck, gradgradcheck, maxPool2d, Tensor, type Pool2dOptions } from '../src/index.ts';
 import { distinctValuesArb, f64, params, valuesArb, viewedArb, viewedFromViewValues, layoutArb } from './arbitraries.ts';
-import { deviation, loadTorchFixture, tensorOf, type TorchCase } from './fixtures/torch-fixture.ts';
+import { cpuBackends, deviation, loadTorchFixture, tensorOf, type TorchCase } from './fixtures/torch-fixture.ts';
 
 type P2 = [number, number];
 
@@ -219,13 +219,15 @@ test('pools accept 3-D (unbatched) input; adaptiveAvgPool2d keeps an axis given 
   assert.equal(adaptiveAvgPool2d(x, [3, null]).shape, [2, 3, 6]);
 });
 
-test('pools agree with PyTorch to 1e-8 in float64 (values and gradients; committed fixture)', () => {
+test('pools agree with PyTorch to 1e-8 in float64 on every CPU backend (values and gradients; committed fixture)', () => {
   const fixture = loadTorchFixture();
   const run = (name: string, cases: TorchCase[], f: (x: Tensor, c: TorchCase) => Tensor) => {
     assert.ok(cases.length >= 4, name);
-    for (const c of cases) {
-      const d = deviation(c, [tensorOf(c.input, true)], (x) => f(x!, c));
-      assert.ok(Math.max(d.output, ...d.grads) <= 1e-8, `${name} ${JSON.stringify(c.options ?? c.outputSize)}: output off by ${d.output}, gradient by ${d.grads[0]}`);
+    for (const backend of cpuBackends()) {
+      for (const c of cases) {
+        const d = nd.withBackend(backend, () => deviation(c, [tensorOf(c.input, true)], (x) => f(x!, c)));
+        assert.ok(Math.max(d.output, ...d.grads) <= 1e-8, `${backend}: ${name} ${JSON.stringify(c.options ?? c.outputSize)}: output off by ${d.output}, gradient by ${d.grads[0]}`);
+      }
     }
   };
   run('maxPool2d', fixture.maxPool2d, (x, c) => maxPool2d(x, c.options as Pool2dOptions));
