@@ -204,6 +204,7 @@ test('batchNorm: errors name the shapes, and a failing call leaves the running s
   assert.throws(() => batchNorm(x, rm, null, null, null, train), /runningMean and runningVar must be given together/);
   assert.throws(() => batchNorm(new Tensor(nd.ones([4])), null, null, null, null, train), /batchNorm: expected an input \[N, C, \.\.\.\] with at least 2 dimensions, got shape \[4\]/);
   assert.throws(() => batchNorm(x, rm, rv, null, null, { training: true, momentum: 2 }), /batchNorm: eps \(0\.00001\) must be >= 0 and momentum \(2\) in \[0, 1\]/);
+  assert.throws(() => batchNorm(x, rm, rv, new Tensor(nd.ones([3], 'float64')), null, train), /batchNorm: weight \(float64\) must have the input's dtype \(float32\)/);
   assert.equal(rm.toArray(), [0, 0, 0]);
   assert.equal(rv.toArray(), [1, 1, 1]);
 });

@@ -36,6 +36,10 @@ function checkInputs(x: Tensor, stats: Record<string, Tensor | null>, opts: Requ
     if (t && (t.ndim !== 1 || t.shape[0] !== c)) {
       throw new Error(`batchNorm: ${name} of shape ${nd.shapeToString(t.shape)} does not match the ${c} channels of input ${nd.shapeToString(x.shape)}`);
     }
+    // the running statistics may be kept in another float type; the parameters may not
+    if (t && (name === 'weight' || name === 'bias') && t.dtype !== x.dtype) {
+      throw new TypeError(`batchNorm: ${name} (${t.dtype}) must have the input's dtype (${x.dtype})`);
+    }
   }
   if (!(opts.eps >= 0) || !(opts.momentum >= 0 && opts.momentum <= 1)) {
     throw new RangeError(`batchNorm: eps (${opts.eps}) must be >= 0 and momentum (${opts.momentum}) in [0, 1]`);
