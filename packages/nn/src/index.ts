@@ -17,6 +17,8 @@ export { Flatten } from './layers/flatten.ts';
 export { MultiHeadAttention, causalMask, type AttentionOptions } from './layers/attention.ts';
 export { TransformerBlock, FeedForward, type BlockOptions } from './layers/transformer.ts';
 export { GPT, type GPTConfig, type GenerateOptions } from './models/gpt.ts';
+export { VGG, VGG11_CFG, convNorm, type VGGOptions, type ConvNorm } from './models/vgg.ts';
+export { ResNet20, BasicBlock, type ResNetOptions } from './models/resnet.ts';
 export { crossEntropy, nllLoss, mseLoss, accuracy, type CrossEntropyOptions, type Reduction } from './losses.ts';
 export { Optimizer, type ParamGroup, type GroupSpec, type ParamState, type OptimizerStateDict } from './optim/optimizer.ts';
 export { SGD, type SGDOptions } from './optim/sgd.ts';
