@@ -214,6 +214,19 @@ test('conv2d agrees with PyTorch to 1e-8 in float64 on every CPU backend (values
   }
 });
 
+test('conv2d: parameters of another float type compute in the input\'s, gradients come back in their own', () => {
+  const x = f64(Array.from({ length: 2 * 4 * 4 }, (_, i) => Math.sin(i)), [1, 2, 4, 4]);
+  const w = new Tensor(nd.array([[[[0.5, -1], [2, 0.25]]], [[[1, 1], [-0.5, 3]]]], 'float32'), true);
+  const b = new Tensor(nd.array([0.5, -1], 'float32'), true);
+  const y = conv2d(x, w, b, { groups: 2 });
+  assert.is(y.dtype, 'float64');
+  assert.equal(y.toArray(), conv2d(x, new Tensor(w.data.astype('float64')), new Tensor(b.data.astype('float64')), { groups: 2 }).toArray());
+  y.sum().backward();
+  assert.is(w.grad!.dtype, 'float32');
+  assert.is(b.grad!.dtype, 'float32');
+  assert.is(x.grad!.dtype, 'float64');
+});
+
 test('conv2d: errors name the op, the shapes and the offending option', () => {
   const x = new Tensor(nd.ones([1, 4, 5, 5]));
   const w = new Tensor(nd.ones([6, 2, 3, 3]));
@@ -224,7 +237,7 @@ test('conv2d: errors name the op, the shapes and the offending option', () => {
   assert.throws(() => conv2d(x, w, null, { groups: 2, dilation: 3 }), /conv2d: the kernel .* is larger than the padded input/);
   assert.throws(() => conv2d(x, w, null, { groups: 2, stride: 0 }), /conv2d: stride must be an integer >= 1/);
   assert.throws(() => conv2d(x, w, null, { groups: 2, padding: -1 }), /conv2d: padding must be an integer >= 0/);
-  assert.throws(() => conv2d(x, new Tensor(nd.ones([6, 2, 3, 3], 'float64')), null, { groups: 2 }), /conv2d: input \(float32\), weight \(float64\)/);
+  assert.throws(() => conv2d(new Tensor(nd.ones([1, 4, 5, 5], 'int32')), w, null, { groups: 2 }), /conv2d: expected float tensors, got input int32, weight float32/);
   assert.throws(() => conv2d(new Tensor(nd.ones([4, 5])), w), /conv2d: expected a 4-D input/);
 });
 

@@ -28,6 +28,10 @@ export interface BatchNormOptions {
   eps?: number;
 }
 
+function asDtype(t: Tensor, dtype: nd.DType): Tensor {
+  return t.dtype === dtype ? t : t.to(dtype);
+}
+
 function checkInputs(x: Tensor, stats: Record<string, Tensor | null>, opts: Required<BatchNormOptions>): number {
   if (x.ndim < 2) throw new Error(`batchNorm: expected an input [N, C, ...] with at least 2 dimensions, got shape ${nd.shapeToString(x.shape)}`);
   if (!nd.isFloat(x.dtype)) throw new TypeError(`batchNorm: expected a float input, got ${x.dtype}`);
@@ -35,10 +39,6 @@ function checkInputs(x: Tensor, stats: Record<string, Tensor | null>, opts: Requ
   for (const [name, t] of Object.entries(stats)) {
     if (t && (t.ndim !== 1 || t.shape[0] !== c)) {
       throw new Error(`batchNorm: ${name} of shape ${nd.shapeToString(t.shape)} does not match the ${c} channels of input ${nd.shapeToString(x.shape)}`);
-    }
-    // the running statistics may be kept in another float type; the parameters may not
-    if (t && (name === 'weight' || name === 'bias') && t.dtype !== x.dtype) {
-      throw new TypeError(`batchNorm: ${name} (${t.dtype}) must have the input's dtype (${x.dtype})`);
     }
   }
   if (!(opts.eps >= 0) || !(opts.momentum >= 0 && opts.momentum <= 1)) {
@@ -77,8 +77,10 @@ export function batchNorm(
   const axes = input.shape.map((_, i) => i).filter((i) => i !== 1);
   // [C] -> [1, C, 1, ...], broadcasting against the input
   const perChannel = input.shape.map((d, i) => (i === 1 ? c : 1));
-  const wb = weight?.reshape(perChannel) ?? null;
-  const bb = bias?.reshape(perChannel) ?? null;
+  // parameters in another float type compute in the input's (as layerNorm); their
+  // gradients come back through the cast in their own type
+  const wb = weight ? asDtype(weight, input.dtype).reshape(perChannel) : null;
+  const bb = bias ? asDtype(bias, input.dtype).reshape(perChannel) : null;
 
   if (!o.training) {
     const mean = nd.castIfNeeded(runningMean!.data, input.dtype).reshape(perChannel);

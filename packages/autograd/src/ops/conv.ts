@@ -62,10 +62,9 @@ export function col2im(cols: Tensor, height: number, width: number, win: nd.Wind
 function convGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions) {
   const shapes = `input ${nd.shapeToString(x.shape)}, weight ${nd.shapeToString(weight.shape)}${bias ? `, bias ${nd.shapeToString(bias.shape)}` : ''}`;
   if (x.ndim !== 4 || weight.ndim !== 4) throw new Error(`conv2d: expected a 4-D input [N, C, H, W] (or 3-D unbatched) and a 4-D weight [Cout, C/groups, KH, KW]; got ${shapes}`);
-  if (x.dtype !== weight.dtype || (bias && bias.dtype !== x.dtype)) {
-    throw new TypeError(`conv2d: input (${x.dtype}), weight (${weight.dtype})${bias ? ` and bias (${bias.dtype})` : ''} must have the same dtype`);
+  if (!nd.isFloat(x.dtype) || !nd.isFloat(weight.dtype) || (bias && !nd.isFloat(bias.dtype))) {
+    throw new TypeError(`conv2d: expected float tensors, got input ${x.dtype}, weight ${weight.dtype}${bias ? `, bias ${bias.dtype}` : ''}`);
   }
-  if (!nd.isFloat(x.dtype)) throw new TypeError(`conv2d: expected float tensors, got ${x.dtype}`);
   const groups = opts.groups ?? 1;
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [cout, cg, kh, kw] = weight.shape as [number, number, number, number];
@@ -110,6 +109,10 @@ function convGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv
 export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   if (input.ndim === 3) return conv2d(input.unsqueeze(0), weight, bias, opts).squeeze(0);
   const { win, n, c, h, w, cout, groups, k, oh, ow } = convGeometry(input, weight, bias, opts);
+  // parameters in another float type compute in the input's (as layerNorm); their
+  // gradients come back through the cast in their own type
+  if (weight.dtype !== input.dtype) weight = weight.to(input.dtype);
+  if (bias && bias.dtype !== input.dtype) bias = bias.to(input.dtype);
   const [kh, kw] = win.kernel;
   const cols = nd.im2col(input.data, win).reshape([n, groups, k, oh * ow]);
   // [G, Cout/G, K] broadcast over the batch: one GEMM per (sample, group)
