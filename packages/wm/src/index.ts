@@ -43,6 +43,7 @@ export {
 } from './spectrum.ts';
 export { barriers, linspace01, type Barriers } from './barrier.ts';
 export { gptPermutationSpec, type GptSpecOptions } from './gpt-spec.ts';
+export { vggSpec, resnet20Spec } from './cnn-spec.ts';
 export {
   evaluate,
   withWeights,
