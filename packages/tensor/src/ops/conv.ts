@@ -115,13 +115,16 @@ export function col2im(cols: NDArray, height: number, width: number, win: Window
   const dtype: DType = cols.dtype;
   const out = NDArray.zeros([n, c, hp, wp], dtype);
   const backend = getBackend();
+  // When a window ends before the next one starts (pooling with stride = kernel), no
+  // position is written twice and the columns can simply be copied in.
+  const disjoint = (kh - 1) * win.dilation[0] < win.stride[0] && (kw - 1) * win.dilation[1] < win.stride[1];
   // One strided slice-add per kernel offset: within one offset the windows' positions
-  // are distinct, so a plain (non-atomic) add is right; offsets run one after another.
+  // are distinct, so a plain add is right; offsets run one after another.
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
       const target = new NDArray(out.data, [n, c, oh, ow], [c * hp * wp, hp * wp, win.stride[0] * wp, win.stride[1]], i * win.dilation[0] * wp + j * win.dilation[1], dtype);
       const piece = cols.slice(2, i, i + 1).slice(3, j, j + 1).reshape([n, c, oh, ow]);
-      backend.assign(target, backend.binary('add', target, piece, dtype));
+      backend.assign(target, disjoint || (i === 0 && j === 0) ? piece : backend.binary('add', target, piece, dtype));
     }
   }
   if (pt + pb + pl + pr === 0) return out;
