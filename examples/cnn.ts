@@ -18,7 +18,7 @@
  * buffer.) Strided convolutions instead of max pooling keep the feature maps, and so the time
  * per step, small. Prints progress, the test accuracy after every epoch and the total time.
  *
- * Options: --epochs N (default 3), --batch N (64), --lr X (3e-3), --seed N (0),
+ * Options: --epochs N (default 2), --batch N (64), --lr X (3e-3), --seed N (0),
  * --train-size N (default all 60,000; smaller for a quick run), --out FILE, --metrics FILE.
  */
 import { mkdirSync } from 'node:fs';
@@ -52,7 +52,7 @@ function strArg(name: string, fallback: string | undefined): string | undefined 
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
-const epochs = arg('epochs', 3);
+const epochs = arg('epochs', 2);
 const batchSize = arg('batch', 64);
 const lr = arg('lr', 3e-3);
 const seed = arg('seed', 0);

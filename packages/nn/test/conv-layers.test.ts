@@ -167,6 +167,7 @@ test('BatchNorm: shape errors name the layer and leave the statistics alone; no 
   assert.throws(() => bn.call(new Tensor(nd.randn([1, 3, 1, 1], { seed: 0 }))), /more than 1 value per channel/);
   for (const [k, v] of Object.entries(bn.stateDict())) assert.equal(values(v), values(sd[k]!), k);
   assert.throws(() => new BatchNorm1d(2).call(new Tensor(nd.randn([2, 2, 2, 2], { seed: 0 }))), /BatchNorm1d: expected input \[N, 2\] or \[N, 2, _\]/);
+  assert.throws(() => new BatchNorm2d(2, { momentum: 1.5 }), /BatchNorm2d: eps \(0.00001\) must be >= 0 and momentum \(1.5\) in \[0, 1\] or null/);
   const free = new BatchNorm1d(2, { trackRunningStats: false, affine: false }).eval();
   assert.equal(Object.keys(free.stateDict()), []);
   const out = values(free.call(new Tensor(nd.NDArray.fromTyped(Float32Array.from([1, 10, 3, 30]), [2, 2]))));

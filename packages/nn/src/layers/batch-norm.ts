@@ -46,6 +46,9 @@ export abstract class BatchNormBase extends Module {
     this.numFeatures = numFeatures;
     this.eps = opts.eps ?? 1e-5;
     this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
+    if (!(this.eps >= 0) || (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1))) {
+      throw new RangeError(`${this.constructor.name}: eps (${this.eps}) must be >= 0 and momentum (${this.momentum}) in [0, 1] or null`);
+    }
     const dtype = opts.dtype ?? 'float32';
     const affine = opts.affine ?? true;
     const track = opts.trackRunningStats ?? true;

@@ -47,7 +47,10 @@ export interface VGGOptions extends RandomSource {
   dtype?: 'float32' | 'float64';
 }
 
-/** The normalisation module for `channels`, or null. */
+/**
+ * The normalisation module for `channels`, or null for 'none'.
+ * @example convNorm('batch', 16, 'float32'); // BatchNorm2d(16)
+ */
 export function convNorm(norm: ConvNorm, channels: number, dtype: 'float32' | 'float64'): Module | null {
   if (norm === 'batch') return new BatchNorm2d(channels, { dtype });
   if (norm === 'layer') return new LayerNorm2d(channels, { dtype });
