@@ -76,7 +76,7 @@ function toImages(x: nd.NDArray): nd.NDArray {
 }
 
 const started = performance.now();
-const { train, test, dataset } = loadMnistOfficial({ seed, trainSize: Math.min(trainSize, 60000) });
+const { train, test, dataset } = loadMnistOfficial({ seed, trainSize: trainSize < 60000 ? trainSize : undefined });
 console.log(`data: ${dataset.name}; train: ${dataset.train}; test: ${dataset.test}`);
 if (dataset.fallbackReason) console.log(`warning: ${dataset.fallbackReason}; this is not the official test set`);
 
