@@ -24,6 +24,7 @@
 import { noGrad, Tensor } from '@tsgrad/autograd';
 import { BatchNormBase, Conv2d, LayerNorm2d, type AnyModule } from '@tsgrad/nn';
 import type { NDArray } from '@tsgrad/tensor';
+import { linspace01 } from './barrier.ts';
 import { curveBarriers, type InterpolationCurve } from './interpolate.ts';
 import { evaluate, withWeights, type Batch } from './model.ts';
 import type { StateDict } from './spec.ts';
@@ -225,7 +226,7 @@ export function correctedInterpolation(
   sdB: StateDict,
   opts: { train: readonly Batch[]; test: readonly Batch[]; stats: readonly StatsBatch[]; method?: StatsCorrection; lambdas?: readonly number[]; onPoint?: (index: number, lambda: number) => void },
 ): InterpolationCurve {
-  const lambdas = opts.lambdas ? [...opts.lambdas] : Array.from({ length: 25 }, (_, i) => i / 24);
+  const lambdas = opts.lambdas ? [...opts.lambdas] : linspace01(25);
   const c: Omit<InterpolationCurve, 'barrier'> = { lambdas, trainLoss: [], testLoss: [], trainAcc: [], testAcc: [] };
   lambdas.forEach((l, i) => {
     const sd = correctedLerp(net, sdA, sdB, l, opts.stats, opts.method ?? 'reset');
