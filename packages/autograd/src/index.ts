@@ -14,3 +14,6 @@ export { matmul } from './ops/matmul.ts';
 export { layerNorm } from './ops/norm.ts';
 export { reshape, permute, transpose, expand, unsqueeze, squeeze, slice, narrow, cat, stack, embedSlice } from './ops/shape.ts';
 export { gather, scatterAdd, indexSelect, indexAdd, where, maskedFill } from './ops/indexing.ts';
+export { conv2d, type Conv2dOptions, type Pair } from './ops/conv.ts';
+export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type Pool2dOptions } from './ops/pool.ts';
+export { batchNorm, type BatchNormOptions } from './ops/batch-norm.ts';

@@ -43,6 +43,19 @@ export {
 } from './spectrum.ts';
 export { barriers, linspace01, type Barriers } from './barrier.ts';
 export { gptPermutationSpec, type GptSpecOptions } from './gpt-spec.ts';
+export { vggSpec, resnet20Spec } from './cnn-spec.ts';
+export {
+  resetBatchNormStats,
+  channelStats,
+  repairLayers,
+  repair,
+  correctedLerp,
+  correctedInterpolation,
+  type StatsBatch,
+  type ChannelStats,
+  type RepairOptions,
+  type StatsCorrection,
+} from './bn-reset.ts';
 export {
   evaluate,
   withWeights,

