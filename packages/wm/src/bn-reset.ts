@@ -22,7 +22,7 @@
  * output), or, in a network without them, the convolutions with a bias.
  */
 import { noGrad, Tensor } from '@tsgrad/autograd';
-import { BatchNormBase, Conv2d, LayerNorm2d, type AnyModule } from '@tsgrad/nn';
+import { batchArray, BatchNormBase, Conv2d, LayerNorm2d, type AnyModule, type LabelledBatchLike } from '@tsgrad/nn';
 import type { NDArray } from '@tsgrad/tensor';
 import { linspace01 } from './barrier.ts';
 import { curveBarriers, type InterpolationCurve } from './interpolate.ts';
@@ -34,7 +34,7 @@ import { lerpStateDicts } from './state.ts';
 export type StatsBatch = NDArray | Batch;
 
 function inputOf(b: StatsBatch): NDArray {
-  return 'input' in b ? b.input : b;
+  return 'input' in b ? batchArray(b.input) : b;
 }
 
 /** The BatchNorm modules of `net` that keep running statistics. */
@@ -224,7 +224,7 @@ export function correctedInterpolation(
   net: AnyModule,
   sdA: StateDict,
   sdB: StateDict,
-  opts: { train: readonly Batch[]; test: readonly Batch[]; stats: readonly StatsBatch[]; method?: StatsCorrection; lambdas?: readonly number[]; onPoint?: (index: number, lambda: number) => void },
+  opts: { train: readonly LabelledBatchLike[]; test: readonly LabelledBatchLike[]; stats: readonly StatsBatch[]; method?: StatsCorrection; lambdas?: readonly number[]; onPoint?: (index: number, lambda: number) => void },
 ): InterpolationCurve {
   const lambdas = opts.lambdas ? [...opts.lambdas] : linspace01(25);
   const c: Omit<InterpolationCurve, 'barrier'> = { lambdas, trainLoss: [], testLoss: [], trainAcc: [], testAcc: [] };
