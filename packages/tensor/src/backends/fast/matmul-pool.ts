@@ -138,7 +138,10 @@ export function shutdownMatmulPool(): void {
 
 /**
  * Starts the pool if it is enabled and resolves once its workers are up, so a benchmark
- * or test does not time their start-up. Resolves false when products run single-threaded.
+ * or test does not time their start-up. Resolves false when products run single-threaded:
+ * no pool (one thread, no worker_threads), or a worker that failed, exited before it was
+ * ready, or did not start within `matmulPoolOptions.readyTimeoutMs` (the pool is then off
+ * for the rest of the process, until `setMatmulThreads` makes a new one). Never rejects.
  * @example await matmulPoolReady();
  */
 export async function matmulPoolReady(): Promise<boolean> {
