@@ -100,8 +100,12 @@ export interface Backend {
   indexAdd(dst: NDArray, axis: number, index: NDArray, src: NDArray): void;
 
   /**
-   * Optional fused kernels. The op layer uses them when present and otherwise
-   * composes the same math from the primitives above.
+   * Optional fused kernels: one pass where the composed form takes several array ops.
+   * A backend may leave any of them out. The forwards (`softmax`, `layerNorm`) are used
+   * by the op layer (ops/reduce.ts, ops/norm.ts), which otherwise composes the same math
+   * from the primitives above. The backwards (`layerNormBackward`, `geluBackward`) are
+   * used by autograd's derivative rules, which otherwise apply their own composed rule:
+   * each derivative is written once, in autograd, plus at most this one fused kernel.
    */
   softmax?(x: NDArray, axis: number, log: boolean): NDArray;
 
@@ -116,6 +120,8 @@ export interface Backend {
   /**
    * Gradients of `layerNorm` for the output gradient `g` (dense `[rows, n]`): `dx`, and
    * `dweight` / `dbias` summed over rows (null when `weight` is null / `withBias` is false).
+   * All operands are dense and of the forward's float dtype; `mean` and `rstd` are the
+   * forward's `[rows, 1]` statistics.
    */
   layerNormBackward?(g: NDArray, x: NDArray, weight: NDArray | null, withBias: boolean, mean: NDArray, rstd: NDArray): LayerNormGrads;
 

@@ -100,28 +100,18 @@ export class NDArray {
   }
 
   /**
-   * Visits every element in row-major order, passing its storage position.
-   * This is the one strided loop that the simple helpers build on.
+   * Visits every element in row-major order, passing its storage position and its
+   * row-major position. A convenience for code that is not hot: it walks the rows of
+   * `stridedRows` (strided.ts), the one strided walk every loop builds on, and calls
+   * `fn` per element; kernels loop over the rows themselves.
+   * @example x.forEachIndex((p, i) => (out[i] = x.data[p]!));
    */
   forEachIndex(fn: (storageIndex: number, flatIndex: number) => void): void {
-    const n = this.size;
-    if (n === 0) return;
-    const nd = this.ndim;
-    if (this.isContiguous()) {
-      for (let i = 0; i < n; i++) fn(this.offset + i, i);
-      return;
-    }
-    const counter = new Array<number>(nd).fill(0);
-    let p = this.offset;
-    for (let i = 0; i < n; i++) {
-      fn(p, i);
-      for (let ax = nd - 1; ax >= 0; ax--) {
-        counter[ax]!++;
-        p += this.strides[ax]!;
-        if (counter[ax]! < this.shape[ax]!) break;
-        p -= this.strides[ax]! * this.shape[ax]!;
-        counter[ax] = 0;
-      }
+    const { length, count, step, start } = stridedRows(this.shape, [this]);
+    const s = step[0]!;
+    const rows = start[0]!;
+    for (let r = 0, i = 0; r < count; r++) {
+      for (let j = 0, p = rows[r]!; j < length; j++, p += s) fn(p, i++);
     }
   }
 

@@ -9,6 +9,11 @@
  * `start[k][r] + j * step[k]`, and row r covers row-major positions
  * `r * length .. r * length + length - 1` of the shape.
  *
+ * Row starts are kept in an Int32Array when every storage index the walk can reach fits
+ * in an int32 (always, for arrays below 2^31 elements), so the loops index storage with
+ * small integers; otherwise in a Float64Array, which holds every integer up to 2^53
+ * exactly, so a view reaching past 2^31 elements never wraps to a wrong row.
+ *
  * @example
  * const { length, count, step, start } = stridedRows(a.shape, [a, b]);
  * for (let r = 0; r < count; r++)
@@ -21,6 +26,9 @@ export interface Layout {
   readonly offset: number;
 }
 
+/** Row start indices: Int32Array when they fit, Float64Array beyond 2^31. */
+export type RowStarts = Int32Array | Float64Array;
+
 export interface StridedRows {
   /** Elements per row (the last merged axis). */
   length: number;
@@ -28,8 +36,8 @@ export interface StridedRows {
   count: number;
   /** Per operand: the distance between neighbouring elements of a row. */
   step: number[];
-  /** Per operand: the storage index where each row starts. */
-  start: Int32Array[];
+  /** Per operand: the storage index where each row starts (see the module comment for the type). */
+  start: RowStarts[];
 }
 
 /** Rows of `shape` for each operand layout (see the module comment). */
@@ -56,12 +64,12 @@ export function stridedRows(shape: readonly number[], operands: readonly Layout[
     }
   }
   if (size === 0) return { length: 0, count: 0, step: operands.map(() => 0), start: operands.map(() => new Int32Array(0)) };
-  if (dims.length === 0) return { length: 1, count: 1, step: operands.map(() => 0), start: operands.map((op) => Int32Array.of(op.offset)) };
+  if (dims.length === 0) return { length: 1, count: 1, step: operands.map(() => 0), start: operands.map((op) => newStarts(op.offset, [], [], 1).fill(op.offset)) };
 
   const inner = dims.length - 1;
   const length = dims[inner]!;
   const count = size / length;
-  const start = operands.map(() => new Int32Array(count));
+  const start = operands.map((op, o) => newStarts(op.offset, strides[o]!, dims, count));
   // an odometer over the outer axes, carrying each operand's row offset along
   const counter = new Array<number>(inner).fill(0);
   const pos = operands.map((op) => op.offset);
@@ -76,4 +84,19 @@ export function stridedRows(shape: readonly number[], operands: readonly Layout[
     }
   }
   return { length, count, step: strides.map((s) => s[inner]!), start };
+}
+
+/**
+ * Storage for `count` row starts of one operand: an Int32Array when the lowest and the
+ * highest storage index its rows can start at are both int32, else a Float64Array.
+ */
+function newStarts(offset: number, strides: readonly number[], dims: readonly number[], count: number): RowStarts {
+  let lo = offset;
+  let hi = offset;
+  for (let ax = 0; ax < dims.length - 1; ax++) {
+    const reach = strides[ax]! * (dims[ax]! - 1);
+    if (reach > 0) hi += reach;
+    else lo += reach;
+  }
+  return lo >= -0x80000000 && hi <= 0x7fffffff ? new Int32Array(count) : new Float64Array(count);
 }

@@ -1,12 +1,12 @@
 /**
- * Layer normalisation as one graph node, with the backend's fused kernel forward and,
- * for ordinary first-order gradients, backward.
+ * Layer normalisation as one graph node: the backend's fused kernel forward (when it
+ * has one, see @tsgrad/tensor's ops/norm.ts) and the derivative rule, written once here.
  *
- * The derivative rule has two forms. When the backward pass is itself recorded
- * (`createGraph: true`, so recording is on while the rule runs), it is written in
- * tensor ops from x, and differentiating it again gives correct second derivatives.
- * Otherwise it calls the fused backward kernel on the mean and rstd saved by the
- * forward, which is what training runs.
+ * The rule is the composed formula in tensor ops from x, so differentiating it again
+ * (`createGraph: true`) gives correct second derivatives. For ordinary first-order
+ * gradients a backend may offer a fused kernel (`Backend.layerNormBackward`) computing
+ * the same formula in one pass from the mean and rstd the forward saved; the rule calls
+ * it when present, which is what training runs on the fast backend.
  */
 import * as nd from '@tsgrad/tensor';
 import { isGradEnabled, record } from '../graph.ts';
@@ -28,8 +28,14 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
     let dx: Tensor;
     let dw: Tensor | null = null;
     let db: Tensor | null = null;
-    if (isGradEnabled()) {
-      // recorded backward: the same formula in differentiable tensor ops
+    const fused = isGradEnabled() ? null : fusedBackward(g.data, x.data, normalizedShape, weight?.data ?? null, bias !== null, mean, rstd);
+    if (fused) {
+      dx = constant(fused.dx);
+      if (fused.dweight) dw = constant(fused.dweight);
+      if (fused.dbias) db = constant(fused.dbias);
+    } else {
+      // with xhat = (x - mean) / std and dxhat = g * weight, over each normalised slice:
+      // dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / std, dweight = sum g xhat, dbias = sum g
       const mu = x.mean(axes, true);
       const xc = x.sub(mu);
       const std = xc.mul(xc).mean(axes, true).add(eps).sqrt();
@@ -38,12 +44,35 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
       dx = dxhat.sub(dxhat.mean(axes, true)).sub(xhat.mul(dxhat.mul(xhat).mean(axes, true))).div(std);
       if (weight) dw = leading.length > 0 ? g.mul(xhat).sum(leading) : g.mul(xhat);
       if (bias) db = leading.length > 0 ? g.sum(leading) : g;
-    } else {
-      const r = nd.layerNormBackward(g.data, x.data, normalizedShape, weight?.data ?? null, bias !== null, mean, rstd);
-      dx = constant(r.dx);
-      if (r.dweight) dw = constant(r.dweight);
-      if (r.dbias) db = constant(r.dbias);
     }
     return [dx, ...(weight ? [weight.requiresGrad ? dw : null] : []), ...(bias ? [bias.requiresGrad ? db : null] : [])];
   });
+}
+
+/**
+ * The backend's fused layer norm backward on dense `[rows, n]` views, reshaped back to
+ * x's and normalizedShape's shapes; null when the backend has no such kernel (or the
+ * normalised slice is empty), so the composed rule runs.
+ */
+function fusedBackward(
+  g: nd.NDArray,
+  x: nd.NDArray,
+  normalizedShape: readonly number[],
+  weight: nd.NDArray | null,
+  withBias: boolean,
+  mean: nd.NDArray,
+  rstd: nd.NDArray,
+): nd.LayerNormGrads | null {
+  const kernel = nd.getBackend().layerNormBackward;
+  const n = nd.sizeOf(normalizedShape);
+  if (!kernel || n === 0) return null;
+  const dtype = mean.dtype; // the forward's float dtype
+  const rows = mean.size;
+  const dense = (a: nd.NDArray, shape: number[]) => nd.castIfNeeded(a, dtype).contiguous().reshape(shape);
+  const r = kernel(dense(g, [rows, n]), dense(x, [rows, n]), weight ? dense(weight, [n]) : null, withBias, dense(mean, [rows, 1]), dense(rstd, [rows, 1]));
+  return {
+    dx: r.dx.reshape(x.shape),
+    dweight: r.dweight ? r.dweight.reshape(normalizedShape) : null,
+    dbias: r.dbias ? r.dbias.reshape(normalizedShape) : null,
+  };
 }

@@ -75,12 +75,15 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 /**
  * GELU. `'none'` (default, as torch.nn.GELU): x Phi(x), derivative Phi(x) + x phi(x).
  * `'tanh'`: 0.5 x (1 + tanh(u)), u = sqrt(2/pi)(x + 0.044715 x^3), derivative
- * 0.5 (1 + t) + 0.5 x (1 - t^2) u'.
+ * 0.5 (1 + t) + 0.5 x (1 - t^2) u'. The rule is written in tensor ops (so it can be
+ * differentiated again); for a plain backward it calls the backend's fused kernel
+ * (`Backend.geluBackward`, one pass) when there is one.
  */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
-  return record(`gelu(${approximate})`, nd.gelu(x.data, approximate), [x], (g) => {
-    // Plain backward: one fused pass. Recorded backward (createGraph): the tensor ops below.
-    if (!isGradEnabled()) return [constant(nd.geluBackward(x.data, g.data, approximate))];
+  const y = nd.gelu(x.data, approximate);
+  return record(`gelu(${approximate})`, y, [x], (g) => {
+    const kernel = nd.getBackend().geluBackward;
+    if (kernel && !isGradEnabled()) return [constant(kernel(nd.castIfNeeded(x.data, y.dtype), nd.castIfNeeded(g.data, y.dtype), approximate))];
     if (approximate === 'none') {
       const cdf = x.div(Math.SQRT2).erf().add(1).mul(0.5);
       const pdf = x.mul(x).mul(-0.5).exp().div(Math.sqrt(2 * Math.PI));

@@ -150,27 +150,3 @@ export const isfinite = (x: NDArray): NDArray => unaryOp('isfinite', x);
 export function gelu(x: NDArray, approximate: 'tanh' | 'none' = 'none'): NDArray {
   return unaryOp(approximate === 'tanh' ? 'gelu' : 'geluErf', x);
 }
-
-/**
- * GELU's backward: `g * gelu'(x)` (derivative of the exact form, or of the tanh
- * approximation). One fused pass when the backend has `geluBackward`, else composed.
- * @example geluBackward(x, gradOut, 'tanh')
- */
-export function geluBackward(x: NDArray, g: NDArray, approximate: 'tanh' | 'none' = 'none'): NDArray {
-  const dtype: DType = isFloat(x.dtype) ? x.dtype : 'float32';
-  const [xs, gs] = broadcastPair(castIfNeeded(x, dtype), castIfNeeded(g, dtype), 'geluBackward');
-  const fused = getBackend().geluBackward;
-  if (fused) return fused(xs, gs, approximate);
-  if (approximate === 'tanh') {
-    // d/dx 0.5 x (1 + tanh u) = 0.5 (1 + t) + 0.5 x (1 - t^2) u',  u = sqrt(2/pi) (x + 0.044715 x^3)
-    const k = Math.sqrt(2 / Math.PI);
-    const x2 = mul(xs, xs);
-    const t = tanh(mul(add(xs, mul(mul(x2, xs), 0.044715)), k));
-    const du = mul(add(mul(x2, 3 * 0.044715), 1), k);
-    return mul(gs, add(mul(add(t, 1), 0.5), mul(mul(mul(xs, 0.5), sub(1, mul(t, t))), du)));
-  }
-  // d/dx x Phi(x) = Phi(x) + x phi(x)
-  const cdf = mul(add(erf(div(xs, Math.SQRT2)), 1), 0.5);
-  const pdf = div(exp(mul(mul(xs, xs), -0.5)), Math.sqrt(2 * Math.PI));
-  return mul(gs, add(cdf, mul(xs, pdf)));
-}

@@ -1,5 +1,5 @@
 /**
- * Fused layer norm (Ba, Kiros & Hinton 2016) for the js backend, forward and backward,
+ * Fused layer norm (Ba, Kiros & Hinton 2016) for the fast backend, forward and backward,
  * one pass over each row instead of the ~10 (forward) and ~20 (backward) array ops of
  * the composed form. Inputs are dense `[rows, n]`; sums are taken in float64.
  *

@@ -286,6 +286,7 @@ export function runUnit(plan: Plan, ops: Operands, u: number, scratch: MatmulScr
 export const NEXT = 0; // next unclaimed unit
 export const DONE = 1; // units finished, by anyone
 export const FAILED = 2; // set to 1 by a worker that threw
+export const LEFT = 3; // workers that have left the job: they write nothing more into its C
 export const STATE = 4; // STATE + u: 1 once a worker has finished unit u
 
 /** The worker's loop; runs inside the worker, where the kernel functions are defined by name. */
@@ -313,6 +314,8 @@ function workerMain(): void {
     } catch {
       Atomics.store(ctrl, FAILED, 1);
       Atomics.notify(ctrl, DONE);
+    } finally {
+      Atomics.add(ctrl, LEFT, 1);
     }
   });
 }
@@ -328,7 +331,7 @@ export function workerSource(extra = ''): string {
     '"use strict";',
     'var __name = (f) => f;',
     `const MR = ${MR}, NR = ${NR}, KC = ${KC}, MC = ${MC}, NC = ${NC};`,
-    `const NEXT = ${NEXT}, DONE = ${DONE}, FAILED = ${FAILED}, STATE = ${STATE};`,
+    `const NEXT = ${NEXT}, DONE = ${DONE}, FAILED = ${FAILED}, LEFT = ${LEFT}, STATE = ${STATE};`,
     ...Object.entries(fns).map(([name, fn]) => `const ${name} = (${fn.toString()});`),
     extra,
     `(${workerMain.toString()})();`,

@@ -20,8 +20,13 @@
  * gives bitwise the same numbers (each unit runs the same code on the same values; for
  * float32, the wasm kernel of wasm/gemm.ts in every thread, or the JS one in every thread).
  * Workers are `unref`'d, so they never keep a process alive.
+ *
+ * Memory: the shared C a job's workers write into is taken from a few reused slots
+ * (see `takeSlot`), never allocated per job. A SharedArrayBuffer posted to a worker is
+ * freed only once that worker's heap collects it too, so a fresh buffer per product
+ * grew the process by the size of every product until the workers happened to collect.
  */
-import { DONE, FAILED, MC, NEXT, newScratch, NR, runUnit, STATE, unitBlock, workerSource, type Operands, type Plan, type StridedBatch } from './matmul-kernel.ts';
+import { DONE, FAILED, LEFT, MC, NEXT, newScratch, NR, runUnit, STATE, unitBlock, workerSource, type Operands, type Plan, type StridedBatch } from './matmul-kernel.ts';
 import { f32Kernel, wasmWorkerSource } from './wasm/gemm.ts';
 
 export type { StridedBatch } from './matmul-kernel.ts';
@@ -46,8 +51,21 @@ type WorkerLike = { postMessage(msg: unknown): void; ref(): void; unref(): void;
 interface Pool {
   workers: WorkerLike[];
   broken: boolean;
-  /** Resolves once every worker has started (or failed to). */
+  /** Resolves once every worker has started, or failed to, or `readyTimeoutMs` passed. */
   ready: Promise<void>;
+  /** Shared result buffers, reused by later jobs once no worker can still write them. */
+  slots: Slot[];
+}
+
+/**
+ * A shared C and the control array of the last job that used it. The slot is free once
+ * every worker has left that job (the control array's LEFT count equals the number of
+ * workers): a worker still finishing a unit of an earlier job could otherwise write into
+ * a later job's result.
+ */
+interface Slot {
+  c: SharedArrayBuffer;
+  ctrl: SharedArrayBuffer;
 }
 
 /**
@@ -62,7 +80,19 @@ export const matmulPoolOptions = {
   adaptive: true,
   /** Smallest product (flops) sent to the pool when the float32 wasm kernel runs. */
   minFlopsWasm: PARALLEL_MIN_FLOPS_WASM,
+  /** A worker that has not started after this long is given up: the pool is off (`matmulPoolReady` resolves false). */
+  readyTimeoutMs: 20_000,
 };
+
+/** For tests only: rewrites the workers' source, e.g. into one that never starts. */
+export const matmulPoolHooks = { workerSource: (source: string): string => source };
+
+/** Slots kept between jobs; up to `MAX_SLOTS` exist while workers lag behind, the extra ones are dropped once free. */
+const KEEP_SLOTS = 2;
+/** With every slot still written by a lagging worker, a product runs single-threaded. */
+const MAX_SLOTS = 8;
+/** After this long without a pooled product, the shared buffers are dropped. */
+const IDLE_DROP_MS = 10_000;
 
 let pool: Pool | null | undefined; // undefined: not tried yet; null: unavailable
 const BACKOFF_MS = 2000;
@@ -70,6 +100,7 @@ const backoff = { until: 0, average: 2 }; // see trackParallelism
 let threadsOverride: number | null = null;
 const mainScratch = newScratch();
 const shared = { a: null as SharedArrayBuffer | null, b: null as SharedArrayBuffer | null };
+const idle = { lastJob: 0, timer: null as ReturnType<typeof setTimeout> | null };
 
 /** Number of threads (main included) large products use: `TSGRAD_THREADS`, else the core count. */
 export function matmulThreads(): number {
@@ -107,7 +138,10 @@ export function shutdownMatmulPool(): void {
 
 /**
  * Starts the pool if it is enabled and resolves once its workers are up, so a benchmark
- * or test does not time their start-up. Resolves false when products run single-threaded.
+ * or test does not time their start-up. Resolves false when products run single-threaded:
+ * no pool (one thread, no worker_threads), or a worker that failed, exited before it was
+ * ready, or did not start within `matmulPoolOptions.readyTimeoutMs` (the pool is then off
+ * for the rest of the process, until `setMatmulThreads` makes a new one). Never rejects.
  * @example await matmulPoolReady();
  */
 export async function matmulPoolReady(): Promise<boolean> {
@@ -139,19 +173,21 @@ function getPool(): Pool | null {
   const wt = getBuiltin('node:worker_threads') as typeof import('node:worker_threads') | undefined;
   if (threads < 2 || !wt || typeof SharedArrayBuffer === 'undefined' || typeof Atomics?.wait !== 'function') return pool;
   try {
-    const source = workerSource(wasmWorkerSource());
+    const source = matmulPoolHooks.workerSource(workerSource(wasmWorkerSource()));
     const workers: WorkerLike[] = [];
     const started: Promise<void>[] = [];
-    const created: Pool = { workers, broken: false, ready: Promise.resolve() };
+    const created: Pool = { workers, broken: false, ready: Promise.resolve(), slots: [] };
     for (let t = 1; t < threads; t++) {
       const w = new wt.Worker(source, { eval: true }) as unknown as WorkerLike;
       started.push(
         new Promise<void>((resolve) => {
           w.on('message', (msg) => msg === 'ready' && resolve());
-          w.on('error', () => {
+          const fail = () => {
             created.broken = true;
             resolve();
-          });
+          };
+          w.on('error', fail);
+          w.on('exit', fail); // after 'ready' this changes nothing: the promise is settled
         }),
       );
       // unref after adding listeners (a 'message' listener refs the worker's port again),
@@ -159,12 +195,75 @@ function getPool(): Pool | null {
       w.unref();
       workers.push(w);
     }
-    created.ready = Promise.all(started).then(() => undefined);
+    created.ready = withTimeout(Promise.all(started), matmulPoolOptions.readyTimeoutMs, () => {
+      // a worker that never starts: products run single-threaded from now on
+      created.broken = true;
+      for (const w of workers) void w.terminate();
+    });
     pool = created;
   } catch {
     pool = null;
   }
   return pool;
+}
+
+/** Resolves when `p` does, or after `ms` having called `onTimeout` (the timer does not keep the process alive). */
+function withTimeout(p: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      onTimeout();
+      resolve();
+    }, ms);
+    (timer as { unref?: () => void }).unref?.();
+    void p.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * A free slot whose C holds `bytes` and whose control array holds `units` units, its
+ * control array zeroed; null when `MAX_SLOTS` slots are all still in use by workers.
+ * Reuses the free slot that fits, else regrows a free one, else adds one.
+ */
+function takeSlot(p: Pool, bytes: number, units: number): Slot | null {
+  const ctrlBytes = (STATE + units) * 4;
+  const free = p.slots.filter((s) => Atomics.load(new Int32Array(s.ctrl), LEFT) >= p.workers.length);
+  let slot = free.find((s) => s.c.byteLength >= bytes) ?? free[0];
+  if (!slot) {
+    if (p.slots.length >= MAX_SLOTS) return null;
+    slot = { c: new SharedArrayBuffer(bytes), ctrl: new SharedArrayBuffer(ctrlBytes) };
+    p.slots.push(slot);
+  }
+  if (slot.c.byteLength < bytes) slot.c = new SharedArrayBuffer(bytes);
+  if (slot.ctrl.byteLength < ctrlBytes) slot.ctrl = new SharedArrayBuffer(ctrlBytes);
+  else new Int32Array(slot.ctrl).fill(0);
+  // a burst of lagging jobs may have added slots: keep only a few once they are free
+  const spare = free.filter((s) => s !== slot);
+  for (let i = KEEP_SLOTS - 1; i < spare.length; i++) p.slots.splice(p.slots.indexOf(spare[i]!), 1);
+  return slot;
+}
+
+/** Drops the shared buffers (of whichever pool is current) once no product has used the pool for `IDLE_DROP_MS`. */
+function scheduleIdleDrop(): void {
+  idle.lastJob = performance.now();
+  if (idle.timer !== null) return;
+  const check = () => {
+    const left = idle.lastJob + IDLE_DROP_MS - performance.now();
+    if (left > 0) {
+      idle.timer = setTimeout(check, left);
+      (idle.timer as { unref?: () => void }).unref?.();
+      return;
+    }
+    idle.timer = null;
+    const p = pool;
+    if (p) p.slots = p.slots.filter((s) => Atomics.load(new Int32Array(s.ctrl), LEFT) < p.workers.length);
+    shared.a = null;
+    shared.b = null;
+  };
+  idle.timer = setTimeout(check, IDLE_DROP_MS);
+  (idle.timer as { unref?: () => void }).unref?.();
 }
 
 /** A SharedArrayBuffer of at least `bytes`, reused between calls. */
@@ -223,11 +322,12 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
   const jobStart = performance.now();
   const cpuStart = process.cpuUsage();
 
-  const ctrlBuf = new SharedArrayBuffer((STATE + units) * 4);
+  const f32 = out instanceof Float32Array;
+  const slot = takeSlot(p, out.length * (f32 ? 4 : 8), units);
+  if (slot === null) return false;
+  const ctrlBuf = slot.ctrl;
   const ctrl = new Int32Array(ctrlBuf);
-  // C gets a fresh buffer per job: with two or more workers, one still finishing a unit
-  // of an earlier job (see the bounded wait below) must not write into this job's C.
-  const cShared = out instanceof Float32Array ? new Float32Array(new SharedArrayBuffer(out.length * 4)) : new Float64Array(new SharedArrayBuffer(out.length * 8));
+  const cShared = f32 ? new Float32Array(slot.c, 0, out.length) : new Float64Array(slot.c, 0, out.length);
   const workerOps: Operands = {
     a: shareBatch('a', a, a.batchStride === 0 ? 1 : batch, m, k),
     b: shareBatch('b', b, b.batchStride === 0 ? 1 : batch, k, n),
@@ -257,7 +357,8 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
   // for them about as long as one unit takes here, then compute whatever is left
   // ourselves: a worker descheduled by a busy machine (or one that failed) then costs
   // at most one unit of time, never a stall. A late worker only writes its own unit
-  // of the shared C, which is then simply not read.
+  // of the shared C, which is then simply not read, and the slot holding that C is not
+  // reused until the worker has left the job (see takeSlot).
   const mainMs = performance.now() - started;
   const unitMs = mine > 0 ? mainMs / mine : 1;
   const deadline = performance.now() + unitMs;
@@ -282,6 +383,7 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
     p.broken = true;
     for (const w of p.workers) void w.terminate();
   }
+  scheduleIdleDrop();
   const cpu = process.cpuUsage(cpuStart);
   trackParallelism((cpu.user + cpu.system) / 1000, performance.now() - jobStart);
   return true;
