@@ -19,5 +19,5 @@ export { SGD, type SGDOptions } from './optim/sgd.ts';
 export { Adam, AdamW, type AdamOptions } from './optim/adam.ts';
 export { clipGradNorm, clipGradValue } from './optim/clip.ts';
 export { LRScheduler, linearWarmup, warmupLinearDecay, warmupCosine, constantSchedule, type Schedule } from './optim/schedule.ts';
-export { fit, findNonFiniteGrad, NonFiniteError, type FitOptions, type FitResult } from './train.ts';
+export { fit, findNonFiniteGrad, findNonFiniteParameter, NonFiniteError, type FitOptions, type FitResult, type NonFiniteParameter } from './train.ts';
 export * from './data/index.ts';
