@@ -1,5 +1,5 @@
 // Re-exports only; each module adds its line.
-export { saveSafetensors, loadSafetensors, serializeSafetensors, parseSafetensors, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsContents } from './safetensors.ts';
+export { saveSafetensors, loadSafetensors, inspectSafetensors, serializeSafetensors, parseSafetensors, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsContents, type SafetensorsEntry, type LoadOptions } from './safetensors.ts';
 export { Module, functionalCall, type AnyModule, type RemovableHandle, type ForwardHook, type ForwardPreHook, type LoadResult, type StateDict } from './module.ts';
 export * as init from './init.ts';
 export { fans, calculateGain, uniform, normal, constant, zeros, ones, kaimingUniform, kaimingNormal, xavierUniform, xavierNormal, lecunNormal, truncNormal, linearDefault, type Fillable, type Nonlinearity, type RandomSource } from './init.ts';

@@ -1,0 +1,374 @@
+/**
+ * The safetensors header: its dtypes, and a validating reader that runs in one pass
+ * over the JSON text and in memory proportional to the number of tensors.
+ *
+ * `JSON.parse` is not used on the whole header: a legal 100 MB header can list 1.7
+ * million tensors, and one object with that many keys (plus three small objects per
+ * entry) makes V8 spend tens of seconds and gigabytes building and collecting it. A
+ * small strict JSON reader (RFC 8259) streams the top-level members instead, turns
+ * each entry into a compact record at once, and drops the rest.
+ *
+ * What wins when a header has several faults: invalid JSON first, then a key repeated
+ * in one object (JSON.parse would keep the last silently, which is how a hostile
+ * header could hide data), then the first bad entry in text order.
+ */
+
+/** The reason a safetensors file or a save request was rejected. */
+export class SafetensorsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SafetensorsError';
+  }
+}
+
+/** A file dtype: its element size in bytes, the tsgrad dtype it is read into, and its rank in the reference layout order. */
+export interface FileDtype {
+  bytes: number;
+  into: 'float32' | 'float64' | 'int32' | 'bool';
+  order: number;
+}
+
+// `order` follows the declaration order of the reference implementation's Dtype enum;
+// the writer sorts by it descending.
+export const FILE_DTYPES: Record<string, FileDtype> = {
+  BOOL: { bytes: 1, into: 'bool', order: 0 },
+  U8: { bytes: 1, into: 'int32', order: 1 },
+  I8: { bytes: 1, into: 'int32', order: 2 },
+  I16: { bytes: 2, into: 'int32', order: 3 },
+  U16: { bytes: 2, into: 'int32', order: 4 },
+  F16: { bytes: 2, into: 'float32', order: 5 },
+  BF16: { bytes: 2, into: 'float32', order: 6 },
+  I32: { bytes: 4, into: 'int32', order: 7 },
+  U32: { bytes: 4, into: 'int32', order: 8 },
+  F32: { bytes: 4, into: 'float32', order: 9 },
+  F64: { bytes: 8, into: 'float64', order: 10 },
+  I64: { bytes: 8, into: 'int32', order: 11 },
+  U64: { bytes: 8, into: 'int32', order: 12 },
+};
+
+/** One validated tensor entry: byte range [begin, end) relative to the data buffer. */
+export interface HeaderEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** A validated header: entries in text order and the `__metadata__` strings. */
+export interface Header {
+  entries: HeaderEntry[];
+  metadata: Record<string, string>;
+}
+
+/**
+ * Validates the header bytes (UTF-8 JSON object) and every entry in it. Throws a
+ * `SafetensorsError` naming the first problem; never anything else.
+ * @example parseHeader(new TextEncoder().encode('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'))
+ */
+export function parseHeader(raw: Uint8Array): Header {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
+  } catch {
+    throw new SafetensorsError('header is not valid UTF-8');
+  }
+  // the reference reader insists on '{' as the very first byte
+  if (!text.startsWith('{')) throw new SafetensorsError("header does not start with '{'");
+  const reader = new JsonReader(text);
+  const entries: HeaderEntry[] = [];
+  const seen = new Set<string>();
+  let metadata: Record<string, string> = {};
+  reader.object((name) => {
+    if (seen.has(name)) reader.duplicate(name);
+    seen.add(name);
+    if (name === '__metadata__') {
+      const info = reader.value();
+      reader.check(() => (metadata = parseMetadata(info)));
+    } else {
+      const info = reader.entryValue();
+      reader.check(() => entries.push(parseEntry(name, info)));
+    }
+  });
+  reader.end();
+  return { entries, metadata };
+}
+
+function parseMetadata(info: unknown): Record<string, string> {
+  if (!isPlainObject(info)) throw new SafetensorsError('__metadata__ is not an object of strings');
+  const pairs: [string, string][] = [];
+  for (const k of Object.keys(info)) {
+    const v = info[k];
+    if (typeof v !== 'string') throw new SafetensorsError(`__metadata__ value for ${JSON.stringify(k)} is not a string`);
+    pairs.push([k, v]);
+  }
+  return Object.fromEntries(pairs);
+}
+
+function parseEntry(name: string, info: unknown): HeaderEntry {
+  const where = `tensor ${JSON.stringify(name)}`;
+  if (!isPlainObject(info)) throw new SafetensorsError(`${where}: entry is not an object`);
+  for (const k of Object.keys(info)) {
+    if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') throw new SafetensorsError(`${where}: unknown field ${JSON.stringify(k)}`);
+  }
+  const { dtype, shape, data_offsets: offsets } = info;
+  if (typeof dtype !== 'string') throw new SafetensorsError(`${where}: dtype is missing or not a string`);
+  const fileDtype = Object.hasOwn(FILE_DTYPES, dtype) ? FILE_DTYPES[dtype]! : undefined;
+  if (fileDtype === undefined) throw new SafetensorsError(`${where}: unsupported dtype ${JSON.stringify(dtype)}`);
+  if (!Array.isArray(shape)) throw new SafetensorsError(`${where}: shape is missing or not an array`);
+  let count = 1;
+  for (const d of shape) {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+      throw new SafetensorsError(`${where}: shape ${JSON.stringify(shape)} has a dimension that is not a non-negative integer`);
+    }
+    count *= d;
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2) throw new SafetensorsError(`${where}: data_offsets is not a [begin, end] pair`);
+  const [begin, end] = offsets as unknown[];
+  if (typeof begin !== 'number' || typeof end !== 'number' || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < 0) {
+    throw new SafetensorsError(`${where}: data_offsets ${JSON.stringify(offsets)} are not non-negative integers`);
+  }
+  if (end < begin) throw new SafetensorsError(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
+  const expected = count * fileDtype.bytes;
+  if (!Number.isSafeInteger(expected) || expected !== end - begin) {
+    throw new SafetensorsError(
+      `${where}: shape [${shape.join(', ')}] of ${dtype} needs ${expected} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+    );
+  }
+  return { name, dtype, shape: shape.map((d: number) => d + 0), begin: begin + 0, end: end + 0 }; // + 0 turns -0 into 0
+}
+
+/**
+ * The tensors must tile the byte buffer exactly: in offset order, each starts where
+ * the last ended (zero-length tensors may share a boundary).
+ */
+export function checkLayout(entries: readonly HeaderEntry[], dataLength: number): void {
+  for (const e of entries) {
+    if (e.end > dataLength) {
+      throw new SafetensorsError(`tensor ${JSON.stringify(e.name)}: data_offsets [${e.begin}, ${e.end}] run past the ${dataLength}-byte data buffer`);
+    }
+  }
+  // sort positions, not objects: a typed-array index sort keeps 1.7 M entries cheap
+  const order = Uint32Array.from(entries.keys()).sort((i, j) => entries[i]!.begin - entries[j]!.begin || entries[i]!.end - entries[j]!.end);
+  let at = 0;
+  for (const i of order) {
+    const e = entries[i]!;
+    if (e.begin < at) throw new SafetensorsError(`tensor ${JSON.stringify(e.name)}: data_offsets [${e.begin}, ${e.end}] overlap the previous tensor, which ends at ${at}`);
+    if (e.begin > at) throw new SafetensorsError(`tensor ${JSON.stringify(e.name)}: gap of ${e.begin - at} bytes before data_offsets [${e.begin}, ${e.end}]`);
+    at = e.end;
+  }
+  if (at !== dataLength) throw new SafetensorsError(`data buffer has ${dataLength - at} bytes after the last tensor (tensors cover ${at} of ${dataLength})`);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+interface EntryFields {
+  dtype: unknown;
+  shape: unknown;
+  data_offsets: unknown;
+}
+
+/** Thrown inside the reader for a syntax error; turned into a SafetensorsError at the top. */
+class Syntax extends Error {}
+
+/**
+ * A strict RFC 8259 JSON reader over a string. `object(onMember)` streams the members
+ * of the top-level object; `value()` reads any value into plain JS (objects without a
+ * prototype, so "__proto__" is an ordinary key). A key repeated in one object and the
+ * first problem `check` sees are remembered and thrown by `end()`, after the whole
+ * text has proved to be JSON.
+ */
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/** A legal header nests three levels deep; anything far deeper is refused before it can exhaust the stack. */
+const MAX_DEPTH = 64;
+
+class JsonReader {
+  private i = 0;
+  private depth = 0;
+  private dup: string | undefined;
+  private problem: SafetensorsError | undefined;
+
+  constructor(private readonly s: string) {}
+
+  duplicate(key: string): void {
+    this.dup ??= key;
+  }
+
+  check(fn: () => unknown): void {
+    if (this.problem || this.dup !== undefined) return;
+    try {
+      fn();
+    } catch (err) {
+      this.problem = err as SafetensorsError;
+    }
+  }
+
+  object(onMember: (key: string) => void): void {
+    try {
+      this.members(onMember);
+    } catch (err) {
+      if (err instanceof Syntax) throw new SafetensorsError(`header is not valid JSON: ${err.message}`);
+      throw err;
+    }
+  }
+
+  end(): void {
+    this.ws();
+    if (this.i < this.s.length) throw new SafetensorsError(`header is not valid JSON: unexpected ${this.near()} after the object`);
+    if (this.dup !== undefined) throw new SafetensorsError(`header has the key ${JSON.stringify(this.dup)} more than once`);
+    if (this.problem) throw this.problem;
+  }
+
+  /**
+   * A tensor entry's value. The usual `{dtype, shape, data_offsets}` object is read
+   * into one small record with a fixed layout (no per-entry key set or prototype-less
+   * dictionary); anything else goes through `value()`.
+   */
+  entryValue(): unknown {
+    this.ws();
+    if (this.s.charCodeAt(this.i) !== 0x7b) return this.value();
+    const fields: EntryFields = { dtype: undefined, shape: undefined, data_offsets: undefined };
+    const other: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    let hasOther = false;
+    let seen = 0;
+    this.members((k) => {
+      const bit = k === 'dtype' ? 1 : k === 'shape' ? 2 : k === 'data_offsets' ? 4 : 0;
+      if (bit === 0) {
+        if (Object.hasOwn(other, k)) this.duplicate(k);
+        other[k] = this.value();
+        hasOther = true;
+        return;
+      }
+      if (seen & bit) this.duplicate(k);
+      seen |= bit;
+      fields[k as keyof EntryFields] = this.value();
+    });
+    if (!hasOther) return fields;
+    // rare: unknown fields, kept in text order after the known ones for the error message
+    return Object.assign(Object.create(null) as Record<string, unknown>, other, fields);
+  }
+
+  value(): unknown {
+    this.ws();
+    const c = this.s.charCodeAt(this.i);
+    if ((c === 0x7b || c === 0x5b) && this.depth >= MAX_DEPTH) throw new SafetensorsError(`header nests values deeper than ${MAX_DEPTH} levels`);
+    this.depth++;
+    try {
+      return this.readValue(c);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private readValue(c: number): unknown {
+    if (c === 0x7b /* { */) {
+      const o: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+      const keys = new Set<string>();
+      this.members((k) => {
+        if (keys.has(k)) this.duplicate(k);
+        keys.add(k);
+        o[k] = this.value();
+      });
+      return o;
+    }
+    if (c === 0x5b /* [ */) {
+      this.i++;
+      const a: unknown[] = [];
+      this.ws();
+      if (this.s.charCodeAt(this.i) === 0x5d) {
+        this.i++;
+        return a;
+      }
+      for (;;) {
+        a.push(this.value());
+        this.ws();
+        const d = this.s.charCodeAt(this.i++);
+        if (d === 0x5d) return a;
+        if (d !== 0x2c) this.fail(-1, "',' or ']' in an array");
+      }
+    }
+    if (c === 0x22 /* " */) return this.string();
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
+    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
+      if (this.s.startsWith(word, this.i)) {
+        this.i += word.length;
+        return v;
+      }
+    }
+    return this.fail(0, 'a value');
+  }
+
+  private members(onMember: (key: string) => void): void {
+    this.ws();
+    if (this.s.charCodeAt(this.i++) !== 0x7b) this.fail(-1, "'{'");
+    this.ws();
+    if (this.s.charCodeAt(this.i) === 0x7d) {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      this.ws();
+      if (this.s.charCodeAt(this.i) !== 0x22) this.fail(0, 'a string key');
+      const key = this.string();
+      this.ws();
+      if (this.s.charCodeAt(this.i++) !== 0x3a) this.fail(-1, "':' after a key");
+      onMember(key);
+      this.ws();
+      const d = this.s.charCodeAt(this.i++);
+      if (d === 0x7d) return;
+      if (d !== 0x2c) this.fail(-1, "',' or '}' in an object");
+    }
+  }
+
+  private string(): string {
+    const start = this.i++;
+    let escaped = false;
+    for (;;) {
+      const c = this.s.charCodeAt(this.i);
+      if (Number.isNaN(c)) this.fail(0, 'the end of a string');
+      if (c < 0x20) this.fail(0, 'no control character inside a string');
+      if (c === 0x22) break;
+      if (c === 0x5c) {
+        escaped = true;
+        this.i++;
+      }
+      this.i++;
+    }
+    this.i++;
+    const raw = this.s.slice(start + 1, this.i - 1);
+    if (!escaped) return raw;
+    try {
+      return JSON.parse(this.s.slice(start, this.i)) as string; // decode escapes ("\u0061" is "a")
+    } catch {
+      return this.fail(start - this.i, 'a valid escape in a string');
+    }
+  }
+
+  private number(): number {
+    NUMBER.lastIndex = this.i;
+    const hit = NUMBER.exec(this.s);
+    if (!hit) return this.fail(0, 'a number');
+    this.i += hit[0].length;
+    return Number(hit[0]);
+  }
+
+  private ws(): void {
+    for (;;) {
+      const c = this.s.charCodeAt(this.i);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return;
+      this.i++;
+    }
+  }
+
+  private near(): string {
+    return this.i >= this.s.length ? 'end of text' : `${JSON.stringify(this.s.slice(this.i, this.i + 10))} at position ${this.i}`;
+  }
+
+  private fail(back: number, expected: string): never {
+    this.i += back;
+    throw new Syntax(`expected ${expected}, found ${this.near()}`);
+  }
+}
