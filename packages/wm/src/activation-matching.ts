@@ -9,6 +9,7 @@
 import { noGrad, Tensor } from '@tsgrad/autograd';
 import { matmul, relu, type NDArray } from '@tsgrad/tensor';
 import { linearSumAssignment } from './lap.ts';
+import { firstNonFinite } from './options.ts';
 import type { Batch, HookHandle, Net } from './model.ts';
 import { permSizes, stateDictOf, type Permutation, type PermutationSpec } from './spec.ts';
 
@@ -57,6 +58,7 @@ export function mlpFeatureSources(spec: PermutationSpec, activation: (x: NDArray
 
 /**
  * Activation matching of B's units to A's over `batches` (both models see the same inputs).
+ * Refuses an empty `batches`, and activations with NaN/Inf (naming the module and permutation).
  * @example
  * const { perm } = activationMatching(spec, modelA, modelB, trainBatches, { features: mlpFeatureSources(spec) });
  */
@@ -67,6 +69,7 @@ export function activationMatching(
   batches: readonly Batch[],
   opts: ActivationMatchingOptions,
 ): ActivationMatchingResult {
+  if (batches.length === 0) throw new Error('activationMatching: no batches were given (the correlations would all be 0)');
   const sizes = permSizes(spec, stateDictOf(modelA));
   const ids = Object.keys(sizes);
   for (const id of ids) {
@@ -132,6 +135,12 @@ export function activationMatching(
   for (const id of ids) {
     const n = sizes[id]!;
     const e = acc[id]!.map((v) => v / Math.max(rows, 1));
+    const bad = firstNonFinite(e);
+    if (bad) {
+      throw new RangeError(
+        `activationMatching: features of module '${opts.features[id]!.module}' (permutation '${id}') give a non-finite correlation ${bad.value} at unit pair [${Math.floor(bad.index / n)}, ${bad.index % n}]; a model's activations hold NaN or Inf`,
+      );
+    }
     const res = linearSumAssignment({ rows: n, cols: n, data: e }, { maximize: true });
     perm[id] = Int32Array.from(res.colInd);
     let identity = 0;
