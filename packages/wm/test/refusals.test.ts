@@ -14,6 +14,7 @@ import {
   composePermutations,
   invertPermutation,
   linearSumAssignment,
+  mergeMany,
   mlpFeatureSources,
   mlpPermutationSpec,
   steMatching,
@@ -163,6 +164,13 @@ test('weightMatching refuses NaN, fractional, zero and infinite maxIter and a fr
   }
   throwsMatching(() => weightMatching(spec, a, b, { seed: NaN }), /^weightMatching: seed must be an integer/);
   assert.is(weightMatching(spec, a, b, { maxIter: 1 }).sweeps, 1);
+});
+
+test('mergeMany refuses a NaN or fractional maxIter', () => {
+  const { spec, a, b } = mlps();
+  const models = [a, b].map((sd) => ({ stateDict: () => sd }));
+  throwsMatching(() => mergeMany(spec, models, { maxIter: NaN }), /^mergeMany: maxIter must be an integer >= 1, got NaN/);
+  throwsMatching(() => mergeMany(spec, models, { maxIter: 2.5 }), /^mergeMany: maxIter must be an integer >= 1, got 2.5/);
 });
 
 test('weightMatching names the parameter and the model that holds a NaN', () => {
