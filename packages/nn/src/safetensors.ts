@@ -175,24 +175,19 @@ export function loadSafetensors(path: string, opts: LoadOptions = {}): Safetenso
   });
 }
 
-/** A tensor's description in a file's header. */
-export interface SafetensorsEntry {
-  dtype: string;
-  shape: number[];
-  /** Byte range [begin, end) in the data buffer. */
-  dataOffsets: [number, number];
-}
+/** A tensor's description in a file's header; its bytes are [begin, end) of the data buffer. */
+export type SafetensorsEntry = Readonly<HeaderEntry>;
 
 /**
- * The validated header of a safetensors file (names, dtypes, shapes, metadata) without
- * reading any tensor data.
- * @example Object.keys(inspectSafetensors('ckpt.safetensors').tensors)
+ * The validated header of a safetensors file without reading any tensor data: the entries
+ * in file order (name, dtype, shape, byte range) and the metadata. An array rather than an
+ * object keyed by name, so that a header of millions of tensors stays cheap to return.
+ * @example inspectSafetensors('ckpt.safetensors').tensors.map((t) => t.name)
  */
-export function inspectSafetensors(path: string): { tensors: Record<string, SafetensorsEntry>; metadata: Record<string, string> } {
+export function inspectSafetensors(path: string): { tensors: SafetensorsEntry[]; metadata: Record<string, string> } {
   return withFile(path, (fd, size) => {
     const { header } = readHeader(fd, path, size);
-    const tensors = Object.fromEntries(header.entries.map((e) => [e.name, { dtype: e.dtype, shape: e.shape, dataOffsets: [e.begin, e.end] as [number, number] }]));
-    return { tensors, metadata: header.metadata };
+    return { tensors: header.entries, metadata: header.metadata };
   });
 }
 
