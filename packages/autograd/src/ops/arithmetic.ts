@@ -10,19 +10,19 @@ import { constant, type Tensor } from '../tensor.ts';
 
 /** a + b. d/da = 1, d/db = 1. */
 export function add(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, 'add');
   return record('add', nd.add(x.data, y.data), [x, y], (g) => [unbroadcast(g, x.shape), unbroadcast(g, y.shape)]);
 }
 
 /** a - b. d/da = 1, d/db = -1. */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, 'sub');
   return record('sub', nd.sub(x.data, y.data), [x, y], (g) => [unbroadcast(g, x.shape), unbroadcast(g.neg(), y.shape)]);
 }
 
 /** a * b. d/da = b, d/db = a. */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, 'mul');
   return record('mul', nd.mul(x.data, y.data), [x, y], (g) => [
     x.requiresGrad ? unbroadcast(g.mul(y), x.shape) : null,
     y.requiresGrad ? unbroadcast(g.mul(x), y.shape) : null,
@@ -35,7 +35,7 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
  * or NaN for 0/0, as in PyTorch.
  */
 export function div(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, 'div');
   return record('div', nd.div(x.data, y.data), [x, y], (g) => [
     x.requiresGrad ? unbroadcast(g.div(y), x.shape) : null,
     y.requiresGrad ? unbroadcast(g.mul(x.div(y).div(y)).neg(), y.shape) : null,
@@ -48,7 +48,7 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
  * and b >= 0 (the limit, and what PyTorch returns). Negative bases give d/db = NaN.
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, 'pow');
   const out = nd.pow(x.data, y.data);
   return record('pow', out, [x, y], (g) => [
     x.requiresGrad ? unbroadcast(g.mul(y).mul(x.pow(y.sub(1))).where(nd.ne(y.data, 0), 0), x.shape) : null,
@@ -70,7 +70,7 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
 }
 
 function extremum(op: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, op);
   const out = op === 'maximum' ? nd.maximum(x.data, y.data) : nd.minimum(x.data, y.data);
   return record(op, out, [x, y], (g) => {
     // share of the gradient that goes to x: 1 where x wins, 1/2 at ties, 0 where y wins
