@@ -47,6 +47,8 @@ export const FILE_DTYPES: Record<string, FileDtype> = {
 };
 
 const DTYPE_KEYS = new Map(Object.keys(FILE_DTYPES).map((k) => [k, k]));
+const DTYPE_LITERALS: readonly string[] = Object.keys(FILE_DTYPES);
+const KNOWN_KEYS: readonly string[] = ['dtype', 'shape', 'data_offsets'];
 
 /** One validated tensor entry: byte range [begin, end) relative to the data buffer (after the header). */
 export interface HeaderEntry {
@@ -163,10 +165,11 @@ export function checkLayout(entries: readonly HeaderEntry[], dataLength: number)
   // Writers list tensors in offset order, so usually there is nothing to sort; otherwise
   // sort positions in a typed array rather than the entry objects.
   const before = (i: number, j: number) => entries[i]!.begin - entries[j]!.begin || entries[i]!.end - entries[j]!.end;
-  let order = Uint32Array.from(entries.keys());
   let sorted = true;
-  for (let k = 1; k < order.length && sorted; k++) sorted = before(k - 1, k) <= 0;
-  if (!sorted) order = order.sort(before);
+  for (let k = 1; k < entries.length && sorted; k++) sorted = before(k - 1, k) <= 0;
+  const order = new Uint32Array(entries.length);
+  for (let k = 0; k < order.length; k++) order[k] = k;
+  if (!sorted) order.sort(before);
   let at = 0;
   for (const i of order) {
     const e = entries[i]!;
@@ -260,7 +263,9 @@ class JsonReader {
     for (;;) {
       this.ws();
       if (this.s.charCodeAt(this.i) !== 0x22) this.fail(0, 'a string key');
-      const k = this.string();
+      // the three usual keys are recognised in place, without making a string for each
+      const quick = this.literal(KNOWN_KEYS);
+      const k = quick ?? this.string();
       this.ws();
       if (this.s.charCodeAt(this.i++) !== 0x3a) this.fail(-1, "':' after a key");
       const bit = k === 'dtype' ? 1 : k === 'shape' ? 2 : k === 'data_offsets' ? 4 : 0;
@@ -271,7 +276,10 @@ class JsonReader {
       } else {
         if (seen & bit) this.duplicate(k);
         seen |= bit;
-        fields[k as keyof EntryFields] = this.value();
+        this.ws();
+        // a dtype is one of a few names: share the table's string instead of making one per entry
+        const dtype = bit === 1 ? this.literal(DTYPE_LITERALS) : undefined;
+        fields[k as keyof EntryFields] = dtype ?? this.value();
       }
       this.ws();
       const d = this.s.charCodeAt(this.i++);
@@ -331,6 +339,23 @@ class JsonReader {
       }
     }
     return this.fail(0, 'a value');
+  }
+
+  /**
+   * If the text at the cursor is one of `words` written as a plain JSON string (quotes, no
+   * escapes) followed by a delimiter, consumes it and returns the word; else undefined.
+   */
+  private literal(words: readonly string[]): string | undefined {
+    const s = this.s;
+    if (s.charCodeAt(this.i) !== 0x22) return undefined;
+    for (const w of words) {
+      const end = this.i + 1 + w.length;
+      if (s.charCodeAt(end) === 0x22 && s.startsWith(w, this.i + 1)) {
+        this.i = end + 1;
+        return w;
+      }
+    }
+    return undefined;
   }
 
   private members(onMember: (key: string) => void): void {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import fc from 'fast-check';
 import { NDArray } from '@tsgrad/tensor';
 import { inspectSafetensors, loadSafetensors, parseSafetensors, SafetensorsError, serializeSafetensors } from '../src/safetensors.ts';
 
@@ -134,6 +135,40 @@ test('a header listing 100k zero-length tensors validates in one pass; a bad ent
 test('deeply nested values are refused with a SafetensorsError, not a stack overflow', () => {
   const deep = `{"__metadata__":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
   rejectsWith(() => parseSafetensors(prefixAndHeader(deep)), /nests values deeper than 64 levels/);
+});
+
+
+/** The header reader's verdict on a text: 'json' when it is refused as invalid JSON, else 'ok'. */
+function verdict(text: string): 'json' | 'ok' {
+  try {
+    parseSafetensors(prefixAndHeader(text));
+  } catch (err) {
+    assert.instance(err, SafetensorsError);
+    return /^header is not valid JSON/.test((err as Error).message) ? 'json' : 'ok';
+  }
+  return 'ok';
+}
+
+test('the streaming header reader accepts exactly the texts JSON.parse accepts (differential, fast-check)', () => {
+  const edit = fc.tuple(fc.nat(), fc.nat({ max: 3 }), fc.string({ unit: fc.constantFrom(...'{}[]",:0123456789-+.eE \\u\ttrufalsn'), maxLength: 3 }));
+  fc.assert(
+    fc.property(fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 3 })), fc.array(edit, { maxLength: 3 }), (obj, edits) => {
+      let text = JSON.stringify(obj);
+      for (const [at, del, ins] of edits) {
+        const k = 1 + (at % Math.max(1, text.length - 1)); // keep the leading '{'
+        text = text.slice(0, k) + ins + text.slice(k + del);
+      }
+      let parses = true;
+      try {
+        JSON.parse(text);
+      } catch {
+        parses = false;
+      }
+      // padding spaces are legal JSON whitespace, so the framed text parses iff the text does
+      assert.is(verdict(text), parses ? 'ok' : 'json', text);
+    }),
+    { numRuns: 1500, seed: 42 },
+  );
 });
 
 test.run();
