@@ -66,6 +66,14 @@ test('arange refuses an int32 range that leaves int32, and non-finite bounds', (
   assert.equal(nd.arange(2 ** 31 - 2, 2 ** 31 + 2, 1, 'float64').toArray(), [2 ** 31 - 2, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1]);
 });
 
+test('linspace and randint refuse int32 ranges that do not fit', () => {
+  throwsMatching(() => nd.linspace(0, 3e9, 3, 'int32'), /^linspace: value 3000000000 does not fit in int32/);
+  throwsMatching(() => nd.randint(0, 3e9, [2], { seed: 0 }), /^randint: need integer bounds within the int32 range/);
+  throwsMatching(() => nd.randint(0, 2.5, [2], { seed: 0 }), /^randint: need integer bounds/);
+  assert.equal(nd.linspace(0, 4, 3, 'int32').toArray(), [0, 2, 4]);
+  assert.ok(values(nd.randint(I32_MIN, 2 ** 31, [50], { seed: 1 })).every(fitsI32));
+});
+
 // ------------------------------------------------------------ int32 arithmetic
 
 test('int32 add/sub/mul/neg/abs/square refuse results outside int32 (PyTorch wraps; we throw)', () => {

@@ -86,9 +86,14 @@ export function arange(start: number, end?: number, step = 1, dtype?: DType): ND
   return NDArray.fromTyped(out, [n], dt);
 }
 
-/** `steps` evenly spaced values from start to end inclusive. */
+/** `steps` evenly spaced values from start to end inclusive (an int32 range must fit int32). */
 export function linspace(start: number, end: number, steps: number, dtype: DType = 'float32'): NDArray {
   checkShape([steps], 'linspace');
+  if (steps > 0) {
+    // monotone again: the endpoints bound every value an int32 result would have to hold
+    checkedCast(start, dtype, 'linspace');
+    checkedCast(end, dtype, 'linspace');
+  }
   const out = allocate(dtype, steps);
   // The last value is `end` itself: start + (end - start) can miss it by an ulp.
   for (let i = 0; i < steps; i++) out[i] = i === 0 ? start : i === steps - 1 ? end : start + ((end - start) * i) / (steps - 1);
@@ -133,9 +138,12 @@ export function randn(shape: Shape, opts: RandomOptions & { mean?: number; std?:
   return NDArray.fromTyped(out, shape, dtype);
 }
 
-/** Integers uniform in [low, high), int32. @example randint(0, 10, [5], { seed: 2 }) */
+/** Integers uniform in [low, high), int32 (bounds must be integers that int32 can hold). @example randint(0, 10, [5], { seed: 2 }) */
 export function randint(low: number, high: number, shape: Shape, opts: { seed?: number } = {}): NDArray {
   checkShape(shape, 'randint');
+  if (!Number.isInteger(low) || !Number.isInteger(high) || low < -(2 ** 31) || high > 2 ** 31) {
+    throw new RangeError(`randint: need integer bounds within the int32 range (high exclusive), got [${low}, ${high})`);
+  }
   const rng = rngFor(opts.seed);
   const out = new Int32Array(sizeOf(shape));
   for (let i = 0; i < out.length; i++) out[i] = rng.int(low, high);
