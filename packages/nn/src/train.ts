@@ -201,7 +201,9 @@ export function fit<B>(opts: FitOptions<B>): FitResult {
           throw new NonFiniteError(`fit: loss is ${value} at step ${step} (epoch ${epoch}); stopping; ${describe(findNonFiniteParameter(model))}`);
         }
         loss.backward();
-        if (checkFinite) {
+        // per step only the gradients are scanned (as cheap as before); the values are
+        // scanned too once something is wrong, to name the first culprit
+        if (checkFinite && findNonFiniteGrad(model) !== null) {
           const bad = findNonFiniteParameter(model);
           if (bad) {
             throw new NonFiniteError(
