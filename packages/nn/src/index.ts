@@ -1,5 +1,5 @@
 // Re-exports only; each module adds its line.
-export { saveSafetensors, loadSafetensors, serializeSafetensors, parseSafetensors, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsContents } from './safetensors.ts';
+export { saveSafetensors, loadSafetensors, inspectSafetensors, serializeSafetensors, parseSafetensors, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsContents, type SafetensorsEntry, type LoadOptions } from './safetensors.ts';
 export { Module, functionalCall, type AnyModule, type CallArgs, type Liftable, type RemovableHandle, type ForwardHook, type ForwardPreHook, type LoadResult, type StateDict } from './module.ts';
 export * as init from './init.ts';
 export { fans, calculateGain, uniform, normal, constant, zeros, ones, kaimingUniform, kaimingNormal, xavierUniform, xavierNormal, lecunNormal, truncNormal, linearDefault, type Fillable, type Nonlinearity, type RandomSource } from './init.ts';
@@ -26,5 +26,5 @@ export { Adam, AdamW, type AdamOptions } from './optim/adam.ts';
 export { clipGradNorm, clipGradValue } from './optim/clip.ts';
 export { LRScheduler, linearWarmup, warmupLinearDecay, warmupCosine, constantSchedule, type Schedule } from './optim/schedule.ts';
 export { formatDuration } from './duration.ts';
-export { fit, findNonFiniteGrad, NonFiniteError, type FitOptions, type FitResult } from './train.ts';
+export { fit, findNonFiniteGrad, findNonFiniteParameter, NonFiniteError, type FitOptions, type FitResult, type NonFiniteParameter } from './train.ts';
 export * from './data/index.ts';

@@ -93,11 +93,16 @@ export function nllLoss(logProbs: Tensor, target: Tensor | nd.NDArray, opts: Omi
 }
 
 /**
- * Mean squared error (x - y)^2, reduced as PyTorch's mse_loss (broadcasting allowed).
+ * Mean squared error (x - y)^2, reduced as PyTorch's mse_loss. The two shapes must be
+ * equal: PyTorch broadcasts [3] against [3, 1] to a [3, 3] loss with a warning, which
+ * is almost always a bug, so here it is an error naming both shapes.
  * @example mseLoss(pred, target)
  */
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   const reduction = opts.reduction ?? 'mean';
+  if (!nd.shapesEqual(input.shape, target.shape)) {
+    throw new Error(`mseLoss: input of shape [${input.shape.join(', ')}] and target of shape [${target.shape.join(', ')}] differ (an element-wise loss does not broadcast)`);
+  }
   const d = input.sub(target);
   const sq = d.mul(d);
   if (reduction === 'none') return sq;

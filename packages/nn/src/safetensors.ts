@@ -19,18 +19,13 @@
  * same folder and a rename, so a crash never leaves a truncated checkpoint behind.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Tensor } from '@tsgrad/autograd';
 import { NDArray, type DType, type TypedArray } from '@tsgrad/tensor';
+import { checkLayout, FILE_DTYPES, parseHeader, SafetensorsError, type Header, type HeaderEntry } from './safetensors-header.ts';
 
-/** The reason a safetensors file or a save request was rejected. */
-export class SafetensorsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SafetensorsError';
-  }
-}
+export { SafetensorsError } from './safetensors-header.ts';
 
 /** The header is capped, as in the reference implementation, so a hostile length cannot make us allocate gigabytes. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -42,31 +37,6 @@ export interface SafetensorsContents {
   /** The `__metadata__` map, `{}` when the file has none. */
   metadata: Record<string, string>;
 }
-
-/** A file dtype: its element size in bytes, the tsgrad dtype it is read into, and its rank in the reference layout order. */
-interface FileDtype {
-  bytes: number;
-  into: DType;
-  order: number;
-}
-
-// `order` follows the declaration order of the reference implementation's Dtype enum;
-// the writer sorts by it descending.
-const FILE_DTYPES: Record<string, FileDtype> = {
-  BOOL: { bytes: 1, into: 'bool', order: 0 },
-  U8: { bytes: 1, into: 'int32', order: 1 },
-  I8: { bytes: 1, into: 'int32', order: 2 },
-  I16: { bytes: 2, into: 'int32', order: 3 },
-  U16: { bytes: 2, into: 'int32', order: 4 },
-  F16: { bytes: 2, into: 'float32', order: 5 },
-  BF16: { bytes: 2, into: 'float32', order: 6 },
-  I32: { bytes: 4, into: 'int32', order: 7 },
-  U32: { bytes: 4, into: 'int32', order: 8 },
-  F32: { bytes: 4, into: 'float32', order: 9 },
-  F64: { bytes: 8, into: 'float64', order: 10 },
-  I64: { bytes: 8, into: 'int32', order: 11 },
-  U64: { bytes: 8, into: 'int32', order: 12 },
-};
 
 const WRITE_DTYPE: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
 
@@ -176,29 +146,119 @@ export function saveSafetensors(
 
 // ------------------------------------------------------------------ reading
 
+/** Options of `loadSafetensors`. */
+export interface LoadOptions {
+  /** Read only these tensors (each must exist); the others' bytes are never read. Default: all. */
+  names?: readonly string[];
+}
+
 /**
  * Reads a safetensors file. Every dtype is read into the nearest tsgrad dtype:
  * F32/F16/BF16 into float32, F64 into float64, integer types into int32 (a value
  * outside the int32 range is an error, never a silent wrap), BOOL into bool.
+ *
+ * The file is never read whole: the 8-byte length and the header come first and are
+ * validated against the file size, then each wanted tensor is read at its own
+ * position. Rejecting a hostile file costs at most the header cap in memory, and a
+ * checkpoint over 2 GiB loads like any other (each tensor must fit in memory).
  * @example
  * const { tensors, metadata } = loadSafetensors('ckpt.safetensors');
+ * const { tensors: some } = loadSafetensors('ckpt.safetensors', { names: ['lm_head.weight'] });
  */
-export function loadSafetensors(path: string): SafetensorsContents {
-  let bytes: Uint8Array;
+export function loadSafetensors(path: string, opts: LoadOptions = {}): SafetensorsContents {
+  return withFile(path, (fd, size) => {
+    const { header, dataStart } = readHeader(fd, path, size);
+    const tensors = Object.fromEntries(
+      pick(header.entries, opts.names).map((e) => [e.name, decodeTensor(e, readAt(fd, path, dataStart + e.begin, e.end - e.begin))]),
+    );
+    return { tensors, metadata: header.metadata };
+  });
+}
+
+/** A tensor's description in a file's header; its bytes are [begin, end) of the data buffer. */
+export type SafetensorsEntry = Readonly<HeaderEntry>;
+
+/**
+ * The validated header of a safetensors file without reading any tensor data: the entries
+ * in file order (name, dtype, shape, byte range) and the metadata. An array rather than an
+ * object keyed by name, so that a header of millions of tensors stays cheap to return.
+ * @example inspectSafetensors('ckpt.safetensors').tensors.map((t) => t.name)
+ */
+export function inspectSafetensors(path: string): { tensors: SafetensorsEntry[]; metadata: Record<string, string> } {
+  return withFile(path, (fd, size) => {
+    const { header } = readHeader(fd, path, size);
+    return { tensors: header.entries, metadata: header.metadata };
+  });
+}
+
+function withFile<T>(path: string, fn: (fd: number, size: number) => T): T {
+  let fd: number;
+  let size: number;
   try {
-    bytes = readFileSync(path);
+    fd = openSync(path, 'r');
   } catch (err) {
     throw new SafetensorsError(`cannot read '${path}': ${(err as Error).message}`);
   }
-  return parseSafetensors(bytes);
+  try {
+    try {
+      size = fstatSync(fd).size;
+    } catch (err) {
+      throw new SafetensorsError(`cannot read '${path}': ${(err as Error).message}`);
+    }
+    return fn(fd, size);
+  } finally {
+    closeSync(fd);
+  }
 }
 
-interface HeaderEntry {
-  name: string;
-  dtype: string;
-  shape: number[];
-  begin: number;
-  end: number;
+/** Reads and validates the length prefix and the header of an open file of `size` bytes. */
+function readHeader(fd: number, path: string, size: number): { header: Header; dataStart: number } {
+  const prefix = readAt(fd, path, 0, Math.min(8, size));
+  const headerLength = checkPrefix(prefix, size);
+  const header = parseHeader(readAt(fd, path, 8, headerLength));
+  checkLayout(header.entries, size - 8 - headerLength);
+  return { header, dataStart: 8 + headerLength };
+}
+
+/** The header length from the first 8 bytes of a file of `size` bytes, checked against the cap and the size. */
+function checkPrefix(prefix: Uint8Array, size: number): number {
+  if (size < 8) throw new SafetensorsError(`file is ${size} bytes, shorter than the 8-byte header length`);
+  const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  const headerLength = Number(n);
+  if (8 + headerLength > size) throw new SafetensorsError(`header length ${headerLength} runs past the end of the ${size}-byte file`);
+  return headerLength;
+}
+
+/** The entries named in `names` (all when absent), refusing names the header lacks. */
+function pick(entries: HeaderEntry[], names: readonly string[] | undefined): HeaderEntry[] {
+  if (names === undefined) return entries;
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  return names.map((n) => {
+    const e = byName.get(n);
+    if (!e) throw new SafetensorsError(`no tensor named ${JSON.stringify(n)} in the file (it has ${entries.length})`);
+    return e;
+  });
+}
+
+// one read call moves at most this much (Node refuses single reads of 2 GiB or more)
+const READ_CHUNK = 1 << 30;
+
+/** Exactly `length` bytes from `position` into a new buffer; a short read is an error. */
+function readAt(fd: number, path: string, position: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    let got: number;
+    try {
+      got = readSync(fd, out, done, Math.min(READ_CHUNK, length - done), position + done);
+    } catch (err) {
+      throw new SafetensorsError(`cannot read '${path}': ${(err as Error).message}`);
+    }
+    if (got === 0) throw new SafetensorsError(`'${path}' ended after ${position + done} bytes while reading ${length} bytes at ${position}`);
+    done += got;
+  }
+  return out;
 }
 
 /**
@@ -209,117 +269,28 @@ interface HeaderEntry {
  */
 export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
   if (!(bytes instanceof Uint8Array)) throw new SafetensorsError('parse: expected a Uint8Array of file bytes');
-  if (bytes.length < 8) throw new SafetensorsError(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
-  const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
-  const headerLength = Number(n);
-  if (8 + headerLength > bytes.length) {
-    throw new SafetensorsError(`header length ${headerLength} runs past the end of the ${bytes.length}-byte file`);
-  }
+  const headerLength = checkPrefix(bytes.subarray(0, 8), bytes.length);
   const { entries, metadata } = parseHeader(bytes.subarray(8, 8 + headerLength));
   const data = bytes.subarray(8 + headerLength);
   checkLayout(entries, data.length);
-
   // Object.fromEntries defines own properties, so a tensor named "__proto__" stays a tensor
-  const tensors = Object.fromEntries(entries.map((e) => [e.name, decodeTensor(e, data.subarray(e.begin, e.end))]));
+  const tensors = Object.fromEntries(entries.map((e) => [e.name, decodeTensor(e, copyOf(data.subarray(e.begin, e.end)))]));
   return { tensors, metadata };
 }
 
-function parseHeader(raw: Uint8Array): { entries: HeaderEntry[]; metadata: Record<string, string> } {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
-  } catch {
-    throw new SafetensorsError('header is not valid UTF-8');
-  }
-  // the reference reader insists on '{' as the very first byte
-  if (!text.startsWith('{')) throw new SafetensorsError("header does not start with '{'");
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch (err) {
-    throw new SafetensorsError(`header is not valid JSON: ${(err as Error).message}`);
-  }
-  if (!isPlainObject(header)) throw new SafetensorsError('header is not a JSON object');
-  const dup = findDuplicateKey(text);
-  if (dup !== undefined) throw new SafetensorsError(`header has the key ${JSON.stringify(dup)} more than once`);
-
-  const metadataPairs: [string, string][] = [];
-  const entries: HeaderEntry[] = [];
-  for (const name of Object.keys(header)) {
-    const info = header[name];
-    if (name === '__metadata__') {
-      if (!isPlainObject(info)) throw new SafetensorsError('__metadata__ is not an object of strings');
-      for (const k of Object.keys(info)) {
-        const v = info[k];
-        if (typeof v !== 'string') throw new SafetensorsError(`__metadata__ value for ${JSON.stringify(k)} is not a string`);
-        metadataPairs.push([k, v]);
-      }
-      continue;
-    }
-    entries.push(parseEntry(name, info));
-  }
-  return { entries, metadata: Object.fromEntries(metadataPairs) };
-}
-
-function parseEntry(name: string, info: unknown): HeaderEntry {
-  const where = `tensor ${JSON.stringify(name)}`;
-  if (!isPlainObject(info)) throw new SafetensorsError(`${where}: entry is not an object`);
-  for (const k of Object.keys(info)) {
-    if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') throw new SafetensorsError(`${where}: unknown field ${JSON.stringify(k)}`);
-  }
-  const { dtype, shape, data_offsets: offsets } = info;
-  if (typeof dtype !== 'string') throw new SafetensorsError(`${where}: dtype is missing or not a string`);
-  const fileDtype = Object.hasOwn(FILE_DTYPES, dtype) ? FILE_DTYPES[dtype]! : undefined;
-  if (fileDtype === undefined) throw new SafetensorsError(`${where}: unsupported dtype ${JSON.stringify(dtype)}`);
-  if (!Array.isArray(shape)) throw new SafetensorsError(`${where}: shape is missing or not an array`);
-  let count = 1;
-  for (const d of shape) {
-    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new SafetensorsError(`${where}: shape ${JSON.stringify(shape)} has a dimension that is not a non-negative integer`);
-    }
-    count *= d;
-  }
-  if (!Array.isArray(offsets) || offsets.length !== 2) throw new SafetensorsError(`${where}: data_offsets is not a [begin, end] pair`);
-  const [begin, end] = offsets as unknown[];
-  if (typeof begin !== 'number' || typeof end !== 'number' || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < 0) {
-    throw new SafetensorsError(`${where}: data_offsets ${JSON.stringify(offsets)} are not non-negative integers`);
-  }
-  if (end < begin) throw new SafetensorsError(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
-  const expected = count * fileDtype.bytes;
-  if (!Number.isSafeInteger(expected) || expected !== end - begin) {
-    throw new SafetensorsError(
-      `${where}: shape [${shape.join(', ')}] of ${dtype} needs ${expected} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
-    );
-  }
-  return { name, dtype, shape: shape.map((d: number) => d + 0), begin: begin + 0, end: end + 0 }; // + 0 turns -0 into 0
-}
-
-/** The tensors must tile the byte buffer exactly: in offset order, each starts where the last ended. */
-function checkLayout(entries: HeaderEntry[], dataLength: number): void {
-  for (const e of entries) {
-    if (e.end > dataLength) {
-      throw new SafetensorsError(`tensor ${JSON.stringify(e.name)}: data_offsets [${e.begin}, ${e.end}] run past the ${dataLength}-byte data buffer`);
-    }
-  }
-  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let at = 0;
-  for (const e of sorted) {
-    if (e.begin < at) throw new SafetensorsError(`tensor ${JSON.stringify(e.name)}: data_offsets [${e.begin}, ${e.end}] overlap the previous tensor, which ends at ${at}`);
-    if (e.begin > at) throw new SafetensorsError(`tensor ${JSON.stringify(e.name)}: gap of ${e.begin - at} bytes before data_offsets [${e.begin}, ${e.end}]`);
-    at = e.end;
-  }
-  if (at !== dataLength) throw new SafetensorsError(`data buffer has ${dataLength - at} bytes after the last tensor (tensors cover ${at} of ${dataLength})`);
-}
-
-function decodeTensor(e: HeaderEntry, raw: Uint8Array): NDArray {
-  const fileDtype = FILE_DTYPES[e.dtype]!;
-  // an own, aligned copy (Buffer's slice() would be a view into a shared pool)
+/** An own, aligned copy (a Buffer's bytes may be a view into a shared pool). */
+function copyOf(raw: Uint8Array): Uint8Array {
   const copy = new Uint8Array(raw.length);
   copy.set(raw);
+  return copy;
+}
+
+/** Turns a tensor's bytes (a fresh buffer of its own, which this may reuse) into an NDArray. */
+function decodeTensor(e: HeaderEntry, copy: Uint8Array): NDArray {
+  const fileDtype = FILE_DTYPES[e.dtype]!;
   if (!HOST_IS_LITTLE_ENDIAN) swapBytes(copy, fileDtype.bytes);
   const buf = copy.buffer;
-  const count = raw.length / fileDtype.bytes;
+  const count = copy.length / fileDtype.bytes;
   const where = `tensor ${JSON.stringify(e.name)} (${e.dtype})`;
   let out: TypedArray;
   switch (e.dtype) {
@@ -410,10 +381,6 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
@@ -423,36 +390,4 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 function swapBytes(bytes: Uint8Array, width: number): void {
   if (width === 1) return;
   for (let i = 0; i + width <= bytes.length; i += width) bytes.subarray(i, i + width).reverse();
-}
-
-/**
- * The first key that appears twice in one object of a JSON text, or undefined.
- * JSON.parse silently keeps the last duplicate, and a second "data_offsets" or a
- * repeated tensor name is exactly how a hostile header would hide data, so the text
- * is scanned: a string is a key when the next non-space character is ':'. The text
- * must already be valid JSON.
- */
-function findDuplicateKey(text: string): string | undefined {
-  const stack: (Set<string> | null)[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '{') stack.push(new Set());
-    else if (c === '[') stack.push(null);
-    else if (c === '}' || c === ']') stack.pop();
-    else if (c === '"') {
-      const start = i;
-      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
-      let j = i + 1;
-      while (j < text.length && (text[j] === ' ' || text[j] === '\t' || text[j] === '\n' || text[j] === '\r')) j++;
-      if (text[j] === ':') {
-        const key = JSON.parse(text.slice(start, i + 1)) as string; // decode escapes, so "\u0061" equals "a"
-        const keys = stack[stack.length - 1];
-        if (keys) {
-          if (keys.has(key)) return key;
-          keys.add(key);
-        }
-      }
-    }
-  }
-  return undefined;
 }

@@ -83,19 +83,70 @@ function guessBatchSize(batch: unknown): number {
 export function findNonFiniteGrad(model: AnyModule): { name: string; count: number; size: number } | null {
   for (const [name, p] of model.namedParameters()) {
     if (p.grad === null) continue;
-    const d = denseValues(p.grad.data);
-    let bad = 0;
-    for (let i = 0; i < d.length; i++) {
-      const v = d[i]!;
-      if (v - v !== 0) bad++; // NaN or +-Infinity
-    }
-    if (bad > 0) return { name, count: bad, size: d.length };
+    const bad = countNonFinite(p.grad.data);
+    if (bad > 0) return { name, count: bad, size: p.grad.size };
   }
   return null;
 }
 
+/** Where a parameter stops being finite: in its value or in its gradient. */
+export interface NonFiniteParameter {
+  name: string;
+  /** `value` when the parameter itself holds NaN/Inf, `gradient` when only its gradient does. */
+  kind: 'value' | 'gradient';
+  /** How many of its `size` values are NaN or infinite. */
+  count: number;
+  size: number;
+}
+
+function countNonFinite(x: nd.NDArray): number {
+  const d = denseValues(x);
+  let bad = 0;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (v - v !== 0) bad++; // NaN or +-Infinity
+  }
+  return bad;
+}
+
 /**
- * Trains `model` and returns the per-step losses.
+ * The first parameter (in `namedParameters` order) whose value, or else whose
+ * gradient, holds a NaN or an infinity; null when all are finite.
+ * @example findNonFiniteParameter(model) // { name: 'fc.weight', kind: 'value', count: 3, size: 12 }
+ */
+export function findNonFiniteParameter(model: AnyModule): NonFiniteParameter | null {
+  for (const [name, p] of model.namedParameters()) {
+    const inValue = countNonFinite(p.data);
+    if (inValue > 0) return { name, kind: 'value', count: inValue, size: p.size };
+    const inGrad = p.grad === null ? 0 : countNonFinite(p.grad.data);
+    if (inGrad > 0) return { name, kind: 'gradient', count: inGrad, size: p.size };
+  }
+  return null;
+}
+
+function describe(bad: NonFiniteParameter | null): string {
+  if (!bad) return 'every parameter and gradient is finite (look at the inputs and the loss function)';
+  return `first non-finite parameter: '${bad.name}' (its ${bad.kind}: ${bad.count} of ${bad.size} values)`;
+}
+
+function checkFitOptions<B>(opts: FitOptions<B>): void {
+  const need = (field: string, v: number | undefined, ok: (v: number) => boolean, what: string) => {
+    if (v !== undefined && !(typeof v === 'number' && ok(v))) throw new RangeError(`fit: ${field} must be ${what}, got ${String(v)}`);
+  };
+  const count = (v: number) => Number.isInteger(v) && v >= 0;
+  need('epochs', opts.epochs, count, 'an integer >= 0');
+  need('maxSteps', opts.maxSteps, count, 'an integer >= 0');
+  need('logEvery', opts.logEvery, count, 'an integer >= 0');
+  need('totalSteps', opts.totalSteps, count, 'an integer >= 0');
+  need('clipGradNorm', opts.clipGradNorm, (v) => v > 0 && Number.isFinite(v), 'a finite number > 0');
+  need('evaluate.every', opts.evaluate?.every, (v) => Number.isInteger(v) && v > 0, 'an integer > 0');
+}
+
+/**
+ * Trains `model` and returns the per-step losses. With `checkFinite` (the default) it
+ * stops with a `NonFiniteError` as soon as the loss or a gradient is NaN or infinite,
+ * naming the first parameter whose value or gradient is not finite (and which).
+ * Numeric options that are NaN, negative or fractional where counts are expected throw.
  * @example
  * const res = fit({
  *   model, optimizer: new Adam(model.parameters()), data: () => loader, epochs: 2,
@@ -103,6 +154,7 @@ export function findNonFiniteGrad(model: AnyModule): { name: string; count: numb
  * });
  */
 export function fit<B>(opts: FitOptions<B>): FitResult {
+  checkFitOptions(opts);
   const { model, optimizer, epochs = 1, logEvery = 50, label = 'fit', checkFinite = true } = opts;
   if (opts.seed !== undefined) nd.manualSeed(opts.seed);
   const epochData = () => (typeof opts.data === 'function' ? opts.data() : opts.data);
@@ -146,14 +198,16 @@ export function fit<B>(opts: FitOptions<B>): FitResult {
         const loss = opts.loss(batch, step);
         const value = loss.item();
         if (checkFinite && !Number.isFinite(value)) {
-          throw new NonFiniteError(`fit: loss is ${value} at step ${step} (epoch ${epoch}); stopping`);
+          throw new NonFiniteError(`fit: loss is ${value} at step ${step} (epoch ${epoch}); stopping; ${describe(findNonFiniteParameter(model))}`);
         }
         loss.backward();
-        if (checkFinite) {
-          const bad = findNonFiniteGrad(model);
+        // per step only the gradients are scanned (as cheap as before); the values are
+        // scanned too once something is wrong, to name the first culprit
+        if (checkFinite && findNonFiniteGrad(model) !== null) {
+          const bad = findNonFiniteParameter(model);
           if (bad) {
             throw new NonFiniteError(
-              `fit: non-finite gradient at step ${step} (epoch ${epoch}) in parameter '${bad.name}' (${bad.count} of ${bad.size} values); loss was ${value}`,
+              `fit: non-finite ${bad.kind} at step ${step} (epoch ${epoch}) in parameter '${bad.name}' (${bad.count} of ${bad.size} values); loss was ${value}`,
             );
           }
         }

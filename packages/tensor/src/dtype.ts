@@ -71,3 +71,24 @@ export function castScalar(value: number, dtype: DType): number {
       return value ? 1 : 0;
   }
 }
+
+/** The smallest and largest int32 values. */
+export const INT32_MIN = -2147483648;
+export const INT32_MAX = 2147483647;
+
+/**
+ * Rounds a JS number into `dtype` as `castScalar` does, but refuses a value that an
+ * int32 cannot hold (out of range, NaN or infinite) instead of wrapping it, as PyTorch
+ * refuses `torch.tensor([3e9], dtype=torch.int32)`. Fractions still truncate toward 0.
+ * @example checkedCast(3e9, 'int32', 'array') // throws RangeError naming `array`
+ */
+export function checkedCast(value: number, dtype: DType, op: string): number {
+  if (dtype === 'int32') {
+    const t = Math.trunc(value);
+    if (!(t >= INT32_MIN && t <= INT32_MAX)) {
+      throw new RangeError(`${op}: value ${value} does not fit in int32 (range [${INT32_MIN}, ${INT32_MAX}])`);
+    }
+    return t;
+  }
+  return castScalar(value, dtype);
+}

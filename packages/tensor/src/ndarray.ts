@@ -6,7 +6,7 @@
  * change shape/strides/offset: they are views that share `data`. `contiguous()`
  * copies only when the view is not already row-major and dense.
  */
-import { allocate, castScalar, dtypeOfArray, type DType, type TypedArray } from './dtype.ts';
+import { allocate, checkedCast, dtypeOfArray, type DType, type TypedArray } from './dtype.ts';
 import { formatArray, inspectSymbol } from './format.ts';
 import {
   checkShape,
@@ -76,6 +76,7 @@ export class NDArray {
     let p = this.offset;
     for (let i = 0; i < idx.length; i++) {
       const d = this.shape[i]!;
+      if (!Number.isInteger(idx[i])) throw new RangeError(`get: index ${idx[i]} for axis ${i} is not an integer`);
       const k = idx[i]! < 0 ? idx[i]! + d : idx[i]!;
       if (k < 0 || k >= d) throw new RangeError(`get: index ${idx[i]} out of range for axis ${i} of size ${d}`);
       p += k * this.strides[i]!;
@@ -88,9 +89,9 @@ export class NDArray {
     return this.data[this.index(idx)]!;
   }
 
-  /** Writes one element by multi-index (rounded to the dtype). */
+  /** Writes one element by multi-index (rounded to the dtype; an int32 value must fit). */
   set(value: number, ...idx: number[]): void {
-    this.data[this.index(idx)] = castScalar(value, this.dtype);
+    this.data[this.index(idx)] = checkedCast(value, this.dtype, 'set');
   }
 
   /** The single value of a one-element array. */
@@ -207,10 +208,14 @@ export class NDArray {
 
   /**
    * Broadcasts to a larger shape without copying: new leading axes and size-1 axes
-   * get stride 0. A -1 keeps the existing size.
+   * get stride 0. A -1 keeps the existing size; any other size must be a
+   * non-negative integer.
    */
   expand(shape: Shape): NDArray {
     const n = shape.length;
+    if (shape.some((d) => d !== -1 && !(Number.isInteger(d) && d >= 0))) {
+      throw new RangeError(`expand: invalid size in ${shapeToString(shape)} (sizes are non-negative integers, or -1 to keep one)`);
+    }
     if (n < this.ndim) {
       throw new Error(`expand: cannot expand shape ${shapeToString(this.shape)} to ${shapeToString(shape)}`);
     }
@@ -247,6 +252,9 @@ export class NDArray {
   slice(axis: number, start = 0, end?: number, step = 1): NDArray {
     const ax = normalizeAxis(axis, this.ndim, 'slice');
     if (!Number.isInteger(step) || step <= 0) throw new RangeError(`slice: step must be a positive integer, got ${step}`);
+    if (!Number.isInteger(start) || (end !== undefined && !Number.isInteger(end))) {
+      throw new RangeError(`slice: start ${start} and end ${end} must be integers`);
+    }
     const d = this.shape[ax]!;
     const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
     const s = clamp(start);
@@ -263,6 +271,9 @@ export class NDArray {
   narrow(axis: number, start: number, length: number): NDArray {
     const ax = normalizeAxis(axis, this.ndim, 'narrow');
     const d = this.shape[ax]!;
+    if (!Number.isInteger(start) || !Number.isInteger(length)) {
+      throw new RangeError(`narrow: start ${start} and length ${length} must be integers`);
+    }
     const s = start < 0 ? start + d : start;
     if (s < 0 || length < 0 || s + length > d) {
       throw new RangeError(`narrow: [${start}, ${start}+${length}) is out of range for axis ${axis} of size ${d}`);

@@ -140,8 +140,8 @@ test('out-of-range indices are rejected with the index and the size', () => {
   assert.equal(nd.gather(x, 1, nd.array([[0, 1, 2, 0]], 'int32')).toArray(), [[1, 2, 3, 1]], 'the index may be longer along the axis');
   throwsMatching(() => nd.gather(x, 1, nd.array([[0], [0], [0]], 'int32')), names('gather', [3, 1], [2, 3]));
   throwsMatching(() => nd.scatterAdd(x, 0, nd.array([[2, 0, 0]], 'int32'), x), /^scatterAdd: index 2 is out of range for axis 0 of size 2/);
-  throwsMatching(() => nd.indexSelect(x, 0, nd.array([2], 'int32')), /^indexSelect: index 2 is out of range for an axis of size 2/);
-  throwsMatching(() => nd.indexSelect(x, 1, nd.array([-4], 'int32')), /^indexSelect: index -4 is out of range for an axis of size 3/);
+  throwsMatching(() => nd.indexSelect(x, 0, nd.array([2], 'int32')), /^indexSelect: index 2 is out of range for axis 0 of size 2/);
+  throwsMatching(() => nd.indexSelect(x, 1, nd.array([-4], 'int32')), /^indexSelect: index -4 is out of range for axis 1 of size 3/);
   throwsMatching(() => nd.indexAdd(x, 0, nd.array([5], 'int32'), z([1, 3], 'float64')), /^indexAdd: index 5 is out of range/);
   throwsMatching(() => nd.indexAdd(x, 0, nd.array([0], 'int32'), z([2, 3], 'float64')), names('indexAdd', [2, 3], [1, 3]));
   throwsMatching(() => nd.oneHot(nd.array([0, 3], 'int32'), 3), /^oneHot: class 3 is out of range for 3 classes/);

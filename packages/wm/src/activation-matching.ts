@@ -10,6 +10,7 @@ import { noGrad, type Tensor } from '@tsgrad/autograd';
 import { asBatches, batchTensor, type BatchLike } from '@tsgrad/nn';
 import { matmul, relu, type NDArray } from '@tsgrad/tensor';
 import { linearSumAssignment } from './lap.ts';
+import { firstNonFinite } from './options.ts';
 import type { HookHandle, Net } from './model.ts';
 import { permSizes, stateDictOf, type Permutation, type PermutationSpec } from './spec.ts';
 
@@ -58,6 +59,7 @@ export function mlpFeatureSources(spec: PermutationSpec, activation: (x: NDArray
 
 /**
  * Activation matching of B's units to A's over `batches` (both models see the same inputs).
+ * Refuses an empty `batches`, and activations with NaN/Inf (naming the module and permutation).
  * @example
  * const { perm } = activationMatching(spec, modelA, modelB, trainBatches, { features: mlpFeatureSources(spec) });
  */
@@ -68,6 +70,8 @@ export function activationMatching(
   batches: Iterable<BatchLike>,
   opts: ActivationMatchingOptions,
 ): ActivationMatchingResult {
+  // read once (a generator works too); no batches is an error: the correlations would all be 0
+  const data = asBatches(batches, 'activationMatching');
   const sizes = permSizes(spec, stateDictOf(modelA));
   const ids = Object.keys(sizes);
   for (const id of ids) {
@@ -93,7 +97,7 @@ export function activationMatching(
   modelB.train(false);
   try {
     noGrad(() => {
-      for (const batch of asBatches(batches, 'activationMatching')) {
+      for (const batch of data) {
         modelA.call(batchTensor(batch.input));
         modelB.call(batchTensor(batch.input));
         for (const id of ids) {
@@ -133,6 +137,12 @@ export function activationMatching(
   for (const id of ids) {
     const n = sizes[id]!;
     const e = acc[id]!.map((v) => v / Math.max(rows, 1));
+    const bad = firstNonFinite(e);
+    if (bad) {
+      throw new RangeError(
+        `activationMatching: features of module '${opts.features[id]!.module}' (permutation '${id}') give a non-finite correlation ${bad.value} at unit pair [${Math.floor(bad.index / n)}, ${bad.index % n}]; a model's activations hold NaN or Inf`,
+      );
+    }
     const res = linearSumAssignment({ rows: n, cols: n, data: e }, { maximize: true });
     perm[id] = Int32Array.from(res.colInd);
     let identity = 0;

@@ -93,7 +93,9 @@ const NAME = 'linearSumAssignment';
  * - `cost` is m x n (rectangular allowed); min(m, n) pairs are returned, `rowInd` ascending.
  * - `+Infinity` marks a forbidden cell (with `maximize`, `-Infinity` does). If no assignment
  *   avoids the forbidden cells, it throws `cost matrix is infeasible`.
- * - NaN, and `-Infinity` (or `+Infinity` with `maximize`), throw `contains invalid numeric entries`.
+ * - NaN, and `-Infinity` (or `+Infinity` with `maximize`), throw `contains invalid numeric entries`;
+ *   a cell that is not a number at all (null, a string, undefined) throws a TypeError naming its
+ *   position (it is never coerced, so `null` does not become 0).
  * - An empty matrix (m = 0 or n = 0) gives empty arrays and total 0.
  *
  * **Warm starts.** Let the "long side" be the columns when m <= n and the rows otherwise (the
@@ -102,8 +104,12 @@ const NAME = 'linearSumAssignment';
  * recomputed, because every short-side line starts unassigned and its initial potential cancels
  * out of the first Dijkstra step. Because no cell starts assigned, the invariants above hold
  * trivially at the start for *any* finite long-side potentials, so they need not be feasible:
- * - square matrices: any finite values give an optimal assignment (the column prices add the same
- *   constant, sum_j v_j, to every perfect matching), so warm duals are always accepted;
+ * - square matrices: any finite values give an optimal assignment in exact arithmetic (the column
+ *   prices add the same constant, sum_j v_j, to every perfect matching). In float64 the prices
+ *   must not dwarf the costs: they are shifted so the largest is 0, and if they still spread over
+ *   more than 2^20 times the range of the finite costs (duals of 1e16 against costs near 1, where
+ *   rounding would decide the assignment), they are ignored, the matrix is solved cold and
+ *   `warmStarted` is false;
  * - rectangular matrices: optimality also needs every unassigned long-side line to end with a
  *   potential at least as large as every assigned one (cold starts get this from v = 0, which
  *   only decreases). That is checked after the warm run; if it fails, the problem is solved
@@ -142,7 +148,11 @@ export function linearSumAssignment(
   const sign = maximize ? -1 : 1;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
-      const x = sign * data[i * n + j]!;
+      const raw: unknown = data[i * n + j];
+      if (typeof raw !== 'number') {
+        throw new TypeError(`${NAME}: cost matrix [${m}, ${n}] has ${raw === null ? 'null' : typeof raw === 'string' ? `the string ${JSON.stringify(raw)}` : `a ${typeof raw}`} at [${i}, ${j}], not a number`);
+      }
+      const x = sign * raw;
       if (Number.isNaN(x) || x === -Infinity) {
         throw new Error(
           `${NAME}: cost matrix [${m}, ${n}] contains invalid numeric entries ` +
@@ -175,6 +185,7 @@ export function linearSumAssignment(
     }
   }
 
+  if (warmV !== null && !shiftWarmPrices(warmV, c)) warmV = null;
   let sol = solveShortSide(c, nr, nc, warmV);
   let warmStarted = warmV !== null;
   if (warmV !== null && nr < nc && !unassignedPricesDominate(sol)) {
@@ -329,6 +340,40 @@ function solveShortSide(
 }
 
 /**
+ * How far warm prices may spread, relative to the spread of the finite costs. Reduced costs
+ * c - u - v are computed in float64; once the prices dwarf the costs (duals of 1e16 against
+ * costs of 1), rounding swamps the differences between cells and the "optimal" assignment is
+ * noise. Potentials of a genuine earlier solve spread at most about (size x cost range), far
+ * below this bound; above it the warm start is dropped and the matrix is solved cold.
+ */
+const MAX_PRICE_SPREAD = 2 ** 20;
+
+/**
+ * Shifts the warm column prices so that the largest is 0 (a common shift changes no
+ * assignment's ranking and leaves the rectangular certificate alone), and says whether their
+ * spread is small enough, against the spread of the finite costs, to use them at all.
+ */
+function shiftWarmPrices(v: Float64Array, c: Float64Array): boolean {
+  let vmax = -Infinity;
+  for (const x of v) vmax = Math.max(vmax, x);
+  let spread = 0;
+  for (let j = 0; j < v.length; j++) {
+    v[j] = v[j]! - vmax;
+    spread = Math.max(spread, -v[j]!);
+  }
+  let cmin = Infinity;
+  let cmax = -Infinity;
+  for (const x of c) {
+    if (x === Infinity) continue; // forbidden cells carry no scale
+    cmin = Math.min(cmin, x);
+    cmax = Math.max(cmax, x);
+  }
+  // equal finite costs make every feasible assignment optimal, whatever the prices
+  if (!(cmax > cmin)) return true;
+  return spread <= MAX_PRICE_SPREAD * (cmax - cmin);
+}
+
+/**
  * Rectangular optimality certificate beyond reduced costs: every column left unassigned must be
  * priced at least as high as every assigned one, so that no cheaper choice of which nr columns to
  * use exists. (Shifting all v by a constant is free, which turns this into v_j <= 0 with v_j = 0
@@ -355,7 +400,6 @@ function toDense(cost: CostMatrix): { rows: number; cols: number; data: ArrayLik
     const nested = cost;
     const rows = nested.length;
     const cols = rows === 0 ? 0 : nested[0]!.length;
-    const data = new Float64Array(rows * cols);
     for (let i = 0; i < rows; i++) {
       const row = nested[i]!;
       if (!Array.isArray(row) || row.length !== cols) {
@@ -364,9 +408,11 @@ function toDense(cost: CostMatrix): { rows: number; cols: number; data: ArrayLik
             `${Array.isArray(row) ? row.length : 'a non-array'}`,
         );
       }
-      for (let j = 0; j < cols; j++) data[i * cols + j] = row[j]!;
     }
-    return { rows, cols, data };
+    // keep the cells as given (a Float64Array would turn null into 0 and "3" into 3); they are checked on use
+    const data: unknown[] = [];
+    for (const row of nested) for (let j = 0; j < cols; j++) data.push(row[j]);
+    return { rows, cols, data: data as number[] };
   }
   if ('shape' in cost) {
     if (cost.shape.length !== 2) {

@@ -5,6 +5,7 @@
  */
 import type { StateDict } from '@tsgrad/nn';
 import { Rng } from '@tsgrad/tensor';
+import { checkCount } from './options.ts';
 import { applyPermutation, identityPermutation } from './permute.ts';
 import { stateDictOf, type HasStateDict, type Permutation, type PermutationSpec } from './spec.ts';
 import { l2Distance, meanStateDicts } from './state.ts';
@@ -37,6 +38,8 @@ export interface MergeManyResult {
  */
 export function mergeMany(spec: PermutationSpec, models: readonly HasStateDict[], opts: MergeManyOptions = {}): MergeManyResult {
   if (models.length < 2) throw new Error(`mergeMany: need at least 2 models, got ${models.length}`);
+  checkCount('mergeMany', 'maxIter', opts.maxIter, 1);
+  checkCount('mergeMany', 'seed', opts.seed, -(2 ** 53));
   const maxIter = opts.maxIter ?? 100;
   const rng = new Rng(opts.seed ?? 0);
   const originals = models.map((m) => stateDictOf(m));

@@ -6,15 +6,17 @@ import { takeBlocks } from './axis-blocks.ts';
 import { axisEntry, permSizes, type Permutation, type PermutationSpec, type StateDict } from './spec.ts';
 
 /**
- * Throws unless `p` is a permutation of 0..n-1.
+ * Throws unless `p` is a permutation of 0..n-1 (integers only, each exactly once).
  * @example checkIsPermutation(Int32Array.from([1, 0, 2]), 3, 'mine');
  */
-export function checkIsPermutation(p: Int32Array, n: number, what: string): void {
+export function checkIsPermutation(p: ArrayLike<number>, n: number, what: string): void {
+  if (p === null || typeof p !== 'object' || typeof p.length !== 'number') throw new Error(`${what}: expected an Int32Array, got ${p === null ? 'null' : typeof p}`);
   if (p.length !== n) throw new Error(`${what}: length ${p.length}, expected ${n}`);
   const seen = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const j = p[i]!;
-    if (!(j >= 0 && j < n) || seen[j]) throw new Error(`${what}: not a permutation of 0..${n - 1} (entry ${i} is ${j})`);
+    if (!(Number.isInteger(j) && j >= 0 && j < n)) throw new Error(`${what}: not a permutation of 0..${n - 1} (entry ${i} is ${j})`);
+    if (seen[j]) throw new Error(`${what}: not a permutation of 0..${n - 1} (${j} appears twice, again at entry ${i})`);
     seen[j] = 1;
   }
 }
@@ -100,10 +102,13 @@ export function randomPermutation(spec: PermutationSpec, params: StateDict, seed
 
 /**
  * The inverse: `applyPermutation(spec, invertPermutation(p), applyPermutation(spec, p, x))` is x.
+ * Throws, naming the id, when an entry is not a permutation (a repeated or out-of-range index
+ * would otherwise give a silently wrong "inverse").
  * @example invertPermutation({ P: Int32Array.from([2, 0, 1]) }); // { P: [1, 2, 0] }
  */
 export function invertPermutation(perm: Permutation): Permutation {
   const out: Permutation = {};
+  for (const [id, p] of Object.entries(perm)) checkIsPermutation(p, p?.length ?? 0, `invertPermutation: '${id}'`);
   for (const [id, p] of Object.entries(perm)) {
     const inv = new Int32Array(p.length);
     for (let i = 0; i < p.length; i++) inv[p[i]!] = i;
@@ -115,15 +120,24 @@ export function invertPermutation(perm: Permutation): Permutation {
 /**
  * The permutation equal to applying `first`, then `second`:
  * `apply(compose(first, second), x) = apply(second, apply(first, x))`, i.e. c[i] = first[second[i]].
+ * Both must hold the same ids, each a permutation of the same size (else it throws, naming the id).
  * @example const both = composePermutations(wmPerm, randomPermutation(spec, sd, 0));
  */
 export function composePermutations(first: Permutation, second: Permutation): Permutation {
+  for (const id of Object.keys(first)) {
+    if (!Object.hasOwn(second, id)) throw new Error(`composePermutations: '${id}' is in first but not in second`);
+  }
+  for (const [id, s] of Object.entries(second)) {
+    const f = Object.hasOwn(first, id) ? first[id] : undefined;
+    if (f === undefined || f.length !== s?.length) {
+      throw new Error(`composePermutations: '${id}' has size ${s?.length} in second but ${f?.length ?? 'none'} in first`);
+    }
+    checkIsPermutation(f, f.length, `composePermutations: first '${id}'`);
+    checkIsPermutation(s, s.length, `composePermutations: second '${id}'`);
+  }
   const out: Permutation = {};
   for (const [id, s] of Object.entries(second)) {
-    const f = first[id];
-    if (f === undefined || f.length !== s.length) {
-      throw new Error(`composePermutations: '${id}' has size ${s.length} in second but ${f?.length ?? 'none'} in first`);
-    }
+    const f = first[id]!;
     out[id] = Int32Array.from(s, (j) => f[j]!);
   }
   return out;

@@ -16,6 +16,7 @@ import type { NDArray } from '@tsgrad/tensor';
 import { asBatches, batchArray, batchTensor, crossEntropy, type LabelledBatchLike } from '@tsgrad/nn';
 import type { Duals } from './lap.ts';
 import type { Net } from './model.ts';
+import { checkCount, checkFinite } from './options.ts';
 import { applyPermutation, clonePermutation } from './permute.ts';
 import type { Permutation, PermutationSpec, StateDict } from './spec.ts';
 import { cloneStateDict, l2Distance, lerpStateDicts } from './state.ts';
@@ -57,6 +58,8 @@ export interface SteResult {
 /**
  * STE permutation search of B's units against A. `net` is any network with A's architecture;
  * its weights are restored at the end. `batches` may be a function of the epoch (to reshuffle).
+ * Refuses, naming the option: `epochs`/`maxIter` not integers >= 1, `lr` not finite and >= 0,
+ * `momentum` outside [0, 1), a non-integer `seed`, an unknown `optimizer`.
  * @example
  * const ste = steMatching(spec, net, sdA, sdB, (e) => shuffledBatches(e), { epochs: 1, lr: 1e-3 });
  * const bAligned = applyPermutation(spec, ste.perm, sdB);
@@ -69,6 +72,14 @@ export function steMatching(
   batches: Iterable<LabelledBatchLike> | ((epoch: number) => Iterable<LabelledBatchLike>),
   opts: SteOptions = {},
 ): SteResult {
+  checkCount('steMatching', 'epochs', opts.epochs, 1);
+  checkCount('steMatching', 'maxIter', opts.maxIter, 1);
+  checkCount('steMatching', 'seed', opts.seed, -(2 ** 53));
+  checkFinite('steMatching', 'lr', opts.lr, 0);
+  checkFinite('steMatching', 'momentum', opts.momentum, 0, 1, true);
+  if (opts.optimizer !== undefined && opts.optimizer !== 'adam' && opts.optimizer !== 'sgd') {
+    throw new RangeError(`steMatching: optimizer must be 'adam' or 'sgd', got ${String(opts.optimizer)}`);
+  }
   const epochs = opts.epochs ?? 1;
   const kind = opts.optimizer ?? 'adam';
   const lr = opts.lr ?? (kind === 'adam' ? 1e-3 : 1e-2);

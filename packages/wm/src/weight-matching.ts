@@ -13,11 +13,12 @@
 import { add, matmul, Rng, zeros, type NDArray } from '@tsgrad/tensor';
 import { blockRows } from './axis-blocks.ts';
 import { linearSumAssignment, type Duals } from './lap.ts';
+import { checkCount, firstNonFinite } from './options.ts';
 import { checkIsPermutation, clonePermutation, getPermutedParam, identityPermutation } from './permute.ts';
 import { permSizes, type Permutation, type PermutationSpec, type StateDict } from './spec.ts';
 
 export interface WeightMatchingOptions {
-  /** Maximum number of sweeps over all permutations (git-re-basin: 100). */
+  /** Maximum number of sweeps over all permutations (git-re-basin: 100); an integer >= 1. */
   maxIter?: number;
   /** Starting permutation (default: identity). STE warm-starts from its previous one. */
   initPerm?: Permutation;
@@ -49,6 +50,23 @@ export interface WeightMatchingResult {
   duals: Record<string, Duals>;
 }
 
+/**
+ * Every parameter the spec permutes must be present in both state dicts and finite: a NaN
+ * would reach a cost matrix, where the error could only name a cell, not the parameter.
+ */
+function checkFiniteParams(spec: PermutationSpec, paramsA: StateDict, paramsB: StateDict): void {
+  for (const key of Object.keys(spec.axesToPerm)) {
+    for (const [side, params] of [['A', paramsA], ['B', paramsB]] as const) {
+      const w = params[key];
+      if (w === undefined) throw new Error(`weightMatching: '${key}' is missing from ${side}'s state dict`);
+      const bad = firstNonFinite(w.toFloat64Array());
+      if (bad) {
+        throw new RangeError(`weightMatching: parameter '${key}' of ${side} holds ${bad.value} at flat index ${bad.index} (shape [${w.shape.join(', ')}]); weights must be finite`);
+      }
+    }
+  }
+}
+
 /** sum over the spec's parameters of <A_k, pi(B)_k>, in float64. */
 function objectiveOf(spec: PermutationSpec, perm: Permutation, a: StateDict, b: StateDict): number {
   let s = 0;
@@ -70,6 +88,10 @@ function objectiveOf(spec: PermutationSpec, perm: Permutation, a: StateDict, b: 
  * One deliberate difference: a permutation is replaced only when the LAP's value beats the
  * current one, so a tie or a rounding-level change never moves it (git-re-basin always takes
  * the LAP's answer). That makes "the objective never decreases" hold exactly.
+ *
+ * Refuses (naming the option or parameter): `maxIter` that is not an integer >= 1 (NaN
+ * included), a non-integer `seed`, and a permuted parameter missing from either state dict
+ * or holding NaN/Inf.
  * @example
  * const { perm, objective } = weightMatching(spec, modelA.stateDict(), modelB.stateDict(), { seed: 0 });
  * const bAligned = applyPermutation(spec, perm, modelB.stateDict());
@@ -80,7 +102,10 @@ export function weightMatching(
   paramsB: StateDict,
   opts: WeightMatchingOptions = {},
 ): WeightMatchingResult {
+  checkCount('weightMatching', 'maxIter', opts.maxIter, 1);
+  checkCount('weightMatching', 'seed', opts.seed, -(2 ** 53));
   const maxIter = opts.maxIter ?? 100;
+  checkFiniteParams(spec, paramsA, paramsB);
   const sizes = permSizes(spec, paramsA);
   const sizesB = permSizes(spec, paramsB);
   for (const [id, n] of Object.entries(sizes)) {

@@ -10,44 +10,49 @@ import { constant, type Tensor } from '../tensor.ts';
 
 /** a + b. d/da = 1, d/db = 1. */
 export function add(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, 'add');
   return record('add', nd.add(x.data, y.data), [x, y], (g) => [unbroadcast(g, x.shape), unbroadcast(g, y.shape)]);
 }
 
 /** a - b. d/da = 1, d/db = -1. */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, 'sub');
   return record('sub', nd.sub(x.data, y.data), [x, y], (g) => [unbroadcast(g, x.shape), unbroadcast(g.neg(), y.shape)]);
 }
 
 /** a * b. d/da = b, d/db = a. */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, 'mul');
   return record('mul', nd.mul(x.data, y.data), [x, y], (g) => [
     x.requiresGrad ? unbroadcast(g.mul(y), x.shape) : null,
     y.requiresGrad ? unbroadcast(g.mul(x), y.shape) : null,
   ]);
 }
 
-/** a / b. d/da = 1/b, d/db = -a/b^2. */
+/**
+ * a / b. d/da = 1/b, d/db = -(a/b)/b, written as PyTorch does so that b^2 cannot
+ * overflow or underflow where (a/b)/b is finite. At b = 0 both follow IEEE: +-inf,
+ * or NaN for 0/0, as in PyTorch.
+ */
 export function div(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, 'div');
   return record('div', nd.div(x.data, y.data), [x, y], (g) => [
     x.requiresGrad ? unbroadcast(g.div(y), x.shape) : null,
-    y.requiresGrad ? unbroadcast(g.mul(x).div(y.mul(y)).neg(), y.shape) : null,
+    y.requiresGrad ? unbroadcast(g.mul(x.div(y).div(y)).neg(), y.shape) : null,
   ]);
 }
 
 /**
- * a ** b. d/da = b a^(b-1); d/db = a^b log(a), taken as 0 where a = 0 (the limit
- * for b > 0, and what PyTorch returns).
+ * a ** b. d/da = b a^(b-1), taken as 0 where b = 0 (so x^0 has gradient 0 even at
+ * x = 0, where b a^(b-1) would be 0 * inf); d/db = a^b log(a), taken as 0 where a = 0
+ * and b >= 0 (the limit, and what PyTorch returns). Negative bases give d/db = NaN.
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, 'pow');
   const out = nd.pow(x.data, y.data);
   return record('pow', out, [x, y], (g) => [
-    x.requiresGrad ? unbroadcast(g.mul(y).mul(x.pow(y.sub(1))), x.shape) : null,
-    y.requiresGrad ? unbroadcast(g.mul(x.pow(y)).mul(x.log()).where(x.ne(0), 0), y.shape) : null,
+    x.requiresGrad ? unbroadcast(g.mul(y).mul(x.pow(y.sub(1))).where(nd.ne(y.data, 0), 0), x.shape) : null,
+    y.requiresGrad ? unbroadcast(g.mul(x.pow(y)).mul(x.log()).where(nd.logicalOr(nd.ne(x.data, 0), nd.lt(y.data, 0)), 0), y.shape) : null,
   ]);
 }
 
@@ -65,7 +70,7 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
 }
 
 function extremum(op: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, op);
   const out = op === 'maximum' ? nd.maximum(x.data, y.data) : nd.minimum(x.data, y.data);
   return record(op, out, [x, y], (g) => {
     // share of the gradient that goes to x: 1 where x wins, 1/2 at ties, 0 where y wins

@@ -60,7 +60,7 @@ export function indexAdd(x: Tensor, axis: number, index: Tensor | nd.NDArray, sr
  */
 export function where(cond: Tensor | nd.NDArray, a: TensorLike, b: TensorLike): Tensor {
   const c = indexData(cond);
-  const [x, y] = lift(a, b);
+  const [x, y] = lift(a, b, 'where');
   return record('where', nd.where(c, x.data, y.data), [x, y], (g) => {
     const m = constant(c);
     return [

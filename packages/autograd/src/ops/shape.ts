@@ -64,6 +64,7 @@ export function slice(x: Tensor, axis: number, start = 0, end?: number, step = 1
 export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
   const ax = nd.normalizeAxis(axis, x.ndim, 'narrow');
   const d = x.shape[ax]!;
+  if (!Number.isInteger(start) || !Number.isInteger(length)) throw new RangeError(`narrow: start ${start} and length ${length} must be integers`);
   const s = start < 0 ? start + d : start;
   if (s < 0 || length < 0 || s + length > d) {
     throw new RangeError(`narrow: [${start}, ${start}+${length}) is out of range for axis ${axis} of size ${d}`);

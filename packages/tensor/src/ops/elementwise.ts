@@ -4,17 +4,17 @@
  */
 import type { BinaryOp, UnaryOp } from '../backend.ts';
 import { getBackend } from '../backends/registry.ts';
-import { allocate, castScalar, isFloat, promoteTypes, promoteWithScalar, type DType } from '../dtype.ts';
+import { allocate, checkedCast, INT32_MAX, INT32_MIN, isFloat, promoteTypes, promoteWithScalar, type DType } from '../dtype.ts';
 import { NDArray } from '../ndarray.ts';
 import { broadcastAll, broadcastShapes } from '../shape.ts';
 
 /** A tensor operand or a plain JS number (a "weak" scalar, see `promoteWithScalar`). */
 export type Operand = NDArray | number;
 
-/** A 0-d array holding `value` as `dtype`. */
-export function scalar(value: number | boolean, dtype: DType = 'float32'): NDArray {
+/** A 0-d array holding `value` as `dtype` (an int32 value must fit in int32). */
+export function scalar(value: number | boolean, dtype: DType = 'float32', op = 'scalar'): NDArray {
   const data = allocate(dtype, 1);
-  data[0] = castScalar(Number(value), dtype);
+  data[0] = checkedCast(Number(value), dtype, op);
   return new NDArray(data, [], [], 0, dtype);
 }
 
@@ -27,7 +27,31 @@ export function unaryOp(op: UnaryOp, x: NDArray): NDArray {
   if (TO_BOOL.has(op)) out = 'bool';
   else if (FLOAT_ONLY.has(op) && !isFloat(x.dtype)) out = 'float32';
   else if (x.dtype === 'bool' && op !== 'relu') out = op === 'abs' ? 'bool' : 'int32';
+  if (out === 'int32' && INT32_UNARY_CAN_OVERFLOW.has(op)) {
+    return int32Checked(op, getBackend().unary(op, castIfNeeded(x, 'float64'), 'float64'));
+  }
   return getBackend().unary(op, x, out);
+}
+
+// int32 arithmetic that can leave the int32 range (-(-2^31) and 46341^2 cannot be held).
+const INT32_UNARY_CAN_OVERFLOW = new Set<UnaryOp>(['neg', 'abs', 'square']);
+const INT32_BINARY_CAN_OVERFLOW = new Set<BinaryOp>(['add', 'sub', 'mul', 'pow']);
+
+/**
+ * The int32 result of an integer op computed exactly in float64 (int32 operands and
+ * their sums and products are exact there), or a RangeError naming the op when a value
+ * does not fit. PyTorch wraps silently here; an error is kinder than a wrong number.
+ */
+function int32Checked(op: string, exact: NDArray): NDArray {
+  const flat = exact.contiguous();
+  const d = flat.data;
+  for (let i = 0; i < flat.size; i++) {
+    const v = d[i]!;
+    if (!(v >= INT32_MIN && v <= INT32_MAX)) {
+      throw new RangeError(`${op}: int32 result ${v} overflows the int32 range [${INT32_MIN}, ${INT32_MAX}]; cast to float64 first`);
+    }
+  }
+  return getBackend().cast(flat, 'int32');
 }
 
 const COMPARISON = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
@@ -51,16 +75,25 @@ export function binaryOp(op: BinaryOp, a: Operand, b: Operand): NDArray {
   let common = resultType(a, b);
   // True division and fractional powers of integers produce floats, as in PyTorch.
   if (op === 'div' && !isFloat(common)) common = 'float32';
-  const x = toArray(a, common);
-  const y = toArray(b, common);
+  // Comparing an int32 array with a number no int32 can hold is still well defined: do it in float64.
+  if (COMPARISON.has(op) && common === 'int32' && [a, b].some((v) => typeof v === 'number' && !(v >= INT32_MIN && v <= INT32_MAX))) common = 'float64';
+  const x = toArray(a, common, op);
+  const y = toArray(b, common, op);
   const [xa, yb] = broadcastPair(x, y, op);
   const out: DType = COMPARISON.has(op) ? 'bool' : common;
   const backend = getBackend();
+  if (out === 'int32' && INT32_BINARY_CAN_OVERFLOW.has(op)) {
+    const [xf, yf] = [castIfNeeded(xa, 'float64'), castIfNeeded(yb, 'float64')];
+    if (op === 'pow' && yf.size > 0 && backend.reduce('min', yf, yf.shape.map((_, i) => i)).item() < 0) {
+      throw new RangeError(`pow: integers to negative integer powers are not allowed (cast to a float dtype first)`);
+    }
+    return int32Checked(op, backend.binary(op, xf, yf, 'float64'));
+  }
   return backend.binary(op, castIfNeeded(xa, common), castIfNeeded(yb, common), out);
 }
 
-function toArray(v: Operand, dtype: DType): NDArray {
-  return typeof v === 'number' ? scalar(v, dtype) : v;
+function toArray(v: Operand, dtype: DType, op: string): NDArray {
+  return typeof v === 'number' ? scalar(v, dtype, op) : v;
 }
 
 /** Casts only when the dtype differs (a cast densifies, so broadcast views are cast first). */
@@ -79,8 +112,8 @@ export function cast(x: NDArray, dtype: DType): NDArray {
  */
 export function where(cond: NDArray, a: Operand, b: Operand): NDArray {
   const dtype = resultType(a, b);
-  const x = toArray(a, dtype);
-  const y = toArray(b, dtype);
+  const x = toArray(a, dtype, 'where');
+  const y = toArray(b, dtype, 'where');
   const shape = broadcastAll([cond.shape, x.shape, y.shape], 'where');
   const c = cond.dtype === 'bool' ? cond : cast(cond, 'bool');
   return getBackend().where(c.expand(shape), castIfNeeded(x, dtype).expand(shape), castIfNeeded(y, dtype).expand(shape), dtype);

@@ -13,8 +13,24 @@ function checkIndex(index: NDArray, op: string): void {
 }
 
 /**
+ * Every index must lie in [0, size): as torch.gather and torch.index_select, negative
+ * indices are refused rather than counted from the end (a stray -1 would otherwise
+ * read the last row without a word). Checked here, once, for every backend.
+ */
+function checkIndexRange(index: NDArray, axis: number, size: number, op: string): void {
+  if (index.size === 0) return;
+  const all = index.shape.map((_, i) => i);
+  const lo = getBackend().reduce('min', index, all).item();
+  const hi = getBackend().reduce('max', index, all).item();
+  if (lo >= 0 && hi < size) return;
+  const bad = lo < 0 ? lo : hi;
+  const why = bad < 0 ? ' (negative indices are not counted from the end)' : '';
+  throw new RangeError(`${op}: index ${bad} is out of range for axis ${axis} of size ${size}${why}`);
+}
+
+/**
  * `out[i][j] = x[i][index[i][j]]` for `axis = 1` (torch.gather). `index` has the same
- * rank as `x`; its other axes must not exceed x's.
+ * rank as `x`; its other axes must not exceed x's; its entries lie in [0, x.shape[axis]).
  * @example gather(logProbs, 1, targets.unsqueeze(1)) // pick each row's target
  */
 export function gather(x: NDArray, axis: number, index: NDArray): NDArray {
@@ -23,6 +39,7 @@ export function gather(x: NDArray, axis: number, index: NDArray): NDArray {
   if (index.ndim !== x.ndim || index.shape.some((d, i) => i !== ax && d > x.shape[i]!)) {
     throw new Error(`gather: index of shape ${shapeToString(index.shape)} does not fit input ${shapeToString(x.shape)} along axis ${axis}`);
   }
+  checkIndexRange(index, ax, x.shape[ax]!, 'gather');
   return getBackend().gather(x, ax, index);
 }
 
@@ -36,6 +53,7 @@ export function scatterAdd(x: NDArray, axis: number, index: NDArray, src: NDArra
   if (index.ndim !== x.ndim || src.ndim !== x.ndim || index.shape.some((d, i) => d > src.shape[i]! || (i !== ax && d > x.shape[i]!))) {
     throw new Error(`scatterAdd: index ${shapeToString(index.shape)}, src ${shapeToString(src.shape)} and input ${shapeToString(x.shape)} do not fit along axis ${axis}`);
   }
+  checkIndexRange(index, ax, x.shape[ax]!, 'scatterAdd');
   const out = x.contiguous() === x ? copy(x) : x.contiguous();
   const s = src.shape.every((d, i) => d === index.shape[i]) ? src : sliceTo(src, index.shape);
   getBackend().scatterAdd(out, ax, index, castIfNeeded(s, out.dtype));
@@ -56,13 +74,16 @@ export function copy(x: NDArray): NDArray {
 }
 
 /**
- * Whole slices of `axis` picked by a 1-D int32 `index` (torch.index_select).
+ * Whole slices of `axis` picked by a 1-D int32 `index` (torch.index_select); entries
+ * lie in [0, x.shape[axis]) (negative ones throw, as in PyTorch).
  * @example indexSelect(embeddingTable, 0, tokenIds)
  */
 export function indexSelect(x: NDArray, axis: number, index: NDArray): NDArray {
   checkIndex(index, 'indexSelect');
   if (index.ndim !== 1) throw new Error(`indexSelect: index must be 1-D, got shape ${shapeToString(index.shape)}`);
-  return getBackend().indexSelect(x, normalizeAxis(axis, x.ndim, 'indexSelect'), index);
+  const ax = normalizeAxis(axis, x.ndim, 'indexSelect');
+  checkIndexRange(index, ax, x.shape[ax]!, 'indexSelect');
+  return getBackend().indexSelect(x, ax, index);
 }
 
 /** A copy of `x` with slice k of `src` added to slice `index[k]` along `axis` (torch.index_add). */
@@ -74,6 +95,7 @@ export function indexAdd(x: NDArray, axis: number, index: NDArray, src: NDArray)
   if (index.ndim !== 1 || src.ndim !== x.ndim || src.shape.some((d, i) => d !== expected[i])) {
     throw new Error(`indexAdd: src of shape ${shapeToString(src.shape)} does not match ${shapeToString(expected)} for index ${shapeToString(index.shape)}`);
   }
+  checkIndexRange(index, ax, x.shape[ax]!, 'indexAdd');
   const out = copy(x);
   getBackend().indexAdd(out, ax, index, castIfNeeded(src, out.dtype));
   return out;

@@ -3,7 +3,7 @@
  * `axes` may be a number, a list, or undefined for all axes.
  */
 import { getBackend } from '../backends/registry.ts';
-import { isFloat } from '../dtype.ts';
+import { INT32_MAX, INT32_MIN, isFloat } from '../dtype.ts';
 import type { NDArray } from '../ndarray.ts';
 import { normalizeAxes, normalizeAxis, sizeOf } from '../shape.ts';
 import { full } from './creation.ts';
@@ -15,16 +15,42 @@ function finish(out: NDArray, axes: number[], keepdim: boolean): NDArray {
   return keepdim ? out : out.squeeze(axes);
 }
 
-/** Sum over `axes` (all if omitted). @example sum(x, 1, true) */
+/**
+ * Sum over `axes` (all if omitted). Integer and bool inputs give int32; the sum is
+ * accumulated exactly (in float64) and a result outside the int32 range throws a
+ * RangeError naming the op, where PyTorch would return int64.
+ * @example sum(x, 1, true)
+ */
 export function sum(x: NDArray, axes?: Axes, keepdim = false): NDArray {
   const ax = normalizeAxes(axes, x.ndim, 'sum');
-  return finish(getBackend().reduce('sum', x, ax), ax, keepdim);
+  return finish(integerReduce('sum', x, ax) ?? getBackend().reduce('sum', x, ax), ax, keepdim);
 }
 
-/** Product over `axes`. */
+/** Product over `axes` (int32 and bool as in `sum`: exact, or a RangeError). */
 export function prod(x: NDArray, axes?: Axes, keepdim = false): NDArray {
   const ax = normalizeAxes(axes, x.ndim, 'prod');
-  return finish(getBackend().reduce('prod', x, ax), ax, keepdim);
+  return finish(integerReduce('prod', x, ax) ?? getBackend().reduce('prod', x, ax), ax, keepdim);
+}
+
+/**
+ * For int32/bool input, the sum or product computed in float64 and checked to fit int32
+ * (null for float input). Exact while partial sums stay below 2^53, i.e. for fewer
+ * than 2^22 int32 terms per result; a product that fits int32 never has a larger
+ * partial product unless a factor is 0, and the NaN an overflowed partial product
+ * times 0 gives is that 0.
+ */
+function integerReduce(op: 'sum' | 'prod', x: NDArray, ax: number[]): NDArray | null {
+  if (isFloat(x.dtype)) return null;
+  const exact = getBackend().reduce(op, castIfNeeded(x, 'float64'), ax).contiguous();
+  const d = exact.data;
+  for (let i = 0; i < exact.size; i++) {
+    const v = Number.isNaN(d[i]!) ? 0 : d[i]!;
+    if (!(v >= INT32_MIN && v <= INT32_MAX)) {
+      throw new RangeError(`${op}: int32 result ${v} overflows the int32 range [${INT32_MIN}, ${INT32_MAX}]; cast to float64 first`);
+    }
+    d[i] = v;
+  }
+  return castIfNeeded(exact, 'int32');
 }
 
 /** Mean over `axes`; integers are averaged as float32. */
