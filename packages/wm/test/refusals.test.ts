@@ -201,7 +201,7 @@ test('activationMatching refuses no batches and names the module whose activatio
   const a = new MLP([4, 6, 3], { seed: 1 });
   const b = new MLP([4, 6, 3], { seed: 2 });
   const features = mlpFeatureSources(spec);
-  throwsMatching(() => activationMatching(spec, a, b, [], { features }), /^activationMatching: no batches were given/);
+  throwsMatching(() => activationMatching(spec, a, b, [], { features }), /^activationMatching: the data yielded no batches/);
   const sd = b.stateDict({ clone: true });
   sd['layers.0.bias']!.data[1] = NaN;
   b.loadStateDict(sd);
