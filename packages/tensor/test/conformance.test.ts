@@ -48,12 +48,8 @@ interface KnownBugs {
   boolArithmetic?: string;
   boolScatterAdd?: string;
 }
-const SCATTER_BOOL = 'scatterAdd into a bool destination stores the raw sum (true + true = 2) instead of 0/1; fix: store (dst + src) ? 1 : 0 for bool, as indexAdd does';
 const KNOWN_BUGS: Record<string, KnownBugs> = {
-  fast: { boolScatterAdd: `${SCATTER_BOOL} (backends/fast scatterAdd)` },
-  gpu: {
-    boolScatterAdd: `${SCATTER_BOOL} (backends/gpu delegates it to fast)`,
-  },
+  // none known today; an entry here skips that case for that backend only
 };
 
 // gpu hands float64 and int32 work to fast with a console notice per op and dtype (about

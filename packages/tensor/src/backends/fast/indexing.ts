@@ -54,6 +54,13 @@ export function gather(x: NDArray, axis: number, index: NDArray): NDArray {
 export function scatterAdd(dst: NDArray, axis: number, index: NDArray, src: NDArray): void {
   const sd = src.data;
   const dd = dst.data;
+  // a bool destination stores 0/1 (true + true is true), as on every backend
+  if (dst.dtype === 'bool') {
+    forEachIndexed(dst, axis, index, src, 'scatterAdd', (p, _i, q) => {
+      dd[p] = dd[p]! + sd[q]! ? 1 : 0;
+    });
+    return;
+  }
   forEachIndexed(dst, axis, index, src, 'scatterAdd', (p, _i, q) => {
     dd[p] = dd[p]! + sd[q]!;
   });
