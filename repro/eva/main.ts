@@ -36,11 +36,12 @@ function taskList(p: EvaPreset): { name: string; modality: 'language' | 'vision'
 
 /** Ablations that can run on a task: permuting needs two layers of one input width. */
 function ablationsFor(p: EvaPreset, modality: 'language' | 'vision'): Method[] {
+  if (!p.ablationModalities.includes(modality)) return [];
   return ABLATIONS.filter((a) => p.ablations.includes(a.name) && !(a.transform === 'permute' && modality === 'vision'));
 }
 
 /** Declares every phase with its weight (its steps) so the overall ETA covers the whole preset. */
-function expectAll(plan: PhasePlan, p: EvaPreset, seeds: number[]): void {
+export function expectAll(plan: Pick<PhasePlan, 'expect'>, p: EvaPreset, seeds: number[]): void {
   for (const t of taskList(p)) {
     const ft = t.modality === 'language' ? p.languageFt : p.visionFt;
     const swept = new Set(t.primary ? p.sweepInits : []);
@@ -79,7 +80,7 @@ async function runTask(plan: PhasePlan, p: EvaPreset, seeds: number[], task: Tas
   const runsOf: Record<string, RunResult[]> = {};
   const evaRanks = new Map<number, Record<string, number>>();
   const ablations = primary ? ablationsFor(p, task.modality) : [];
-  if (primary && p.ablations.includes('eva_permuted') && task.modality === 'vision') notes.push('eva_permuted skipped: the MLP\'s LoRA layers all have different input widths, so there is nothing to permute between.');
+  if (primary && p.ablations.includes('eva_permuted') && p.ablationModalities.includes(task.modality) && task.modality === 'vision') notes.push('eva_permuted skipped: the MLP\'s LoRA layers all have different input widths, so there is nothing to permute between.');
   for (const m of [...METHODS, ...MATCHED, ...ablations]) {
     const mSeeds = ablations.includes(m) ? seeds.slice(0, p.ablationSeeds) : seeds;
     const lr = lrFor(m);

@@ -44,6 +44,8 @@ function sweepLines(s: TaskSummary): string[] {
       Object.entries(w.inits).map(([n, x]) => [n, ...x.byLr.map((b) => st(b.finalValLoss)), x.bestLr.toPrecision(2), f(x.sensitivity)]),
     ),
   ];
+  const edge = Object.entries(w.inits).filter(([, x]) => x.bestLr === w.lrs[0] || x.bestLr === w.lrs.at(-1)).map(([n]) => n);
+  if (edge.length) out.push('', `The best rate of ${edge.join(', ')} is at the edge of the grid: the optimum may lie outside it, so those inits may be under-tuned.`);
   return out;
 }
 

@@ -1,0 +1,81 @@
+/**
+ * `tsx repro/eva/estimate.ts [standard|full|quick]`: predicts a preset's wall time on this
+ * machine without running it, from short timing trials: a few pretraining steps of each
+ * base model, and one short fine-tuning run (default and EVA init) per modality at the
+ * preset's sizes. Every phase of the preset (the same list the run's ETA uses) is then
+ * costed as steps × seconds per step + evaluations + init. Pretrained weights are not
+ * cached by the trials (their pretraining config differs from the preset's).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finetune, METHODS } from './finetune.ts';
+import { expectAll } from './main.ts';
+import { PRESETS, type EvaPreset } from './presets.ts';
+import { languageTask, visionTask, type Task } from './tasks.ts';
+
+interface Cost {
+  step: number;
+  evalEach: number;
+  init: Record<string, number>;
+}
+
+function trial(task: Task, p: EvaPreset, modality: 'language' | 'vision'): Cost {
+  const ft = modality === 'language' ? p.languageFt : p.visionFt;
+  const steps = 10;
+  const cfg = { ...ft, steps, evalEvery: 5 };
+  const init: Record<string, number> = {};
+  let step = 0;
+  let evalEach = 0;
+  for (const m of METHODS.filter((x) => ['default', 'pissa', 'eva'].includes(x.name))) {
+    const t0 = performance.now();
+    const r = finetune(task, m, 0, cfg, ft.lr);
+    const wall = (performance.now() - t0) / 1000;
+    init[m.name] = r.initSeconds;
+    if (m.name === 'default') {
+      step = r.trainSeconds / steps;
+      evalEach = (wall - r.initSeconds - r.trainSeconds) / (r.curve.length + 1);
+    }
+  }
+  return { step, evalEach, init };
+}
+
+async function main(): Promise<void> {
+  const name = (process.argv[2] ?? 'standard') as keyof typeof PRESETS;
+  const p = PRESETS[name];
+  const dir = mkdtempSync(join(tmpdir(), 'eva-estimate-'));
+  try {
+    const pre = 5;
+    let t0 = performance.now();
+    const lang = languageTask({ ...p.language, pretrainSteps: pre }, p.languageTasks[0]!, dir);
+    const langBuild = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    const vis = visionTask({ ...p.vision, pretrainEpochs: 1 }, p.visionTasks[0]!, dir);
+    const visEpoch = (performance.now() - t0) / 1000;
+    const costs = { language: trial(lang, p, 'language'), vision: trial(vis, p, 'vision') };
+    const seeds = Array.from({ length: p.seeds }, (_, i) => i);
+    const keys: [string, number][] = [];
+    expectAll({ expect: (k, w) => void keys.push([k, w]) }, p, seeds);
+    let total = (langBuild / pre) * p.language.pretrainSteps + visEpoch * p.vision.pretrainEpochs;
+    const lines = [`pretraining: language ${((langBuild / pre) * p.language.pretrainSteps / 60).toFixed(1)} min (${(langBuild / pre).toFixed(3)} s/step, upper bound), vision ${((visEpoch * p.vision.pretrainEpochs) / 60).toFixed(1)} min`];
+    for (const modality of ['language', 'vision'] as const) {
+      const c = costs[modality];
+      const ft = modality === 'language' ? p.languageFt : p.visionFt;
+      const tasks: string[] = modality === 'language' ? p.languageTasks : p.visionTasks;
+      const mine = keys.filter(([k]) => tasks.includes(k.split('/')[0]!));
+      let s = 0;
+      for (const [k] of mine) {
+        const method = k.split('/')[1]!;
+        if (method === 'convergence') s += c.init['eva']!;
+        else s += ft.steps * c.step + (ft.steps / ft.evalEvery + 2) * c.evalEach + (method.startsWith('eva') ? c.init['eva']! : method.startsWith('pissa') ? c.init['pissa']! : c.init['default']!);
+      }
+      total += s;
+      lines.push(`${modality}: ${mine.length} phases, ${c.step.toFixed(4)} s/step, ${c.evalEach.toFixed(3)} s/eval, EVA init ${c.init['eva']!.toFixed(2)} s -> ${(s / 60).toFixed(1)} min`);
+    }
+    console.log(`eva preset '${name}' on this machine (load now: see uptime), estimated:\n  ${lines.join('\n  ')}\n  total ${(total / 60).toFixed(1)} min`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
