@@ -13,7 +13,7 @@
  * Comparisons are paired over seeds (same seed, same batches) with 95% t intervals; every
  * init trains at its own best learning rate (chosen on the validation split).
  */
-import { direction, formatPaired, pairedDiff, stat, tQuantile975, verdictWord, type PairedComparison, type Verdict } from '../lib/stats.ts';
+import { direction, formatPaired, formatStat, pairedDiff, stat, tQuantile975, verdictWord, type PairedComparison, type Verdict } from '../lib/stats.ts';
 import type { RunResult } from './finetune.ts';
 import type { TaskSummary } from './summary.ts';
 
@@ -138,7 +138,7 @@ function claimConvergence(s: TaskSummary): Claim {
   const upper = b.mean + half;
   const held = b.values.length < 2 ? null : upper <= 50 ? true : upper <= 200 ? 'partly' : false;
   const rule = 'the upper end of the 95% t interval of the batches EVA (tau 0.99) needed is at most 50 (a few minibatches; partly held up to 200)';
-  const curve = s.convergence.map((c) => `batch ${c.batchSize}: ${f(c.batches.mean, 1)} ± ${f(c.batches.std, 1)}`).join(', ');
+  const curve = s.convergence.map((c) => `batch ${c.batchSize}: ${formatStat(c.batches, 1)}`).join(', ');
   return {
     title: 'Components converge within few minibatches',
     verdict: { claim: 'EVA\'s components converge within few minibatches', rule, value: { batches: b, ci95: [b.mean - half, upper], byBatchSize: s.convergence }, held },
@@ -146,9 +146,12 @@ function claimConvergence(s: TaskSummary): Claim {
   };
 }
 
-function claimAblations(s: TaskSummary): Claim | null {
+function claimAblations(s: TaskSummary): Claim {
   const directional = s.groups.ablations.filter((a) => /rotated|permuted|minor/.test(a));
-  if (!directional.length) return null;
+  if (!directional.length) {
+    const rule = 'no rotated, permuted or minor-component ablation ran on this task in this preset';
+    return { title: 'The principal directions matter (ablations)', verdict: { claim: 'EVA beats its rotated, permuted and minor-component ablations', rule, value: null, held: null }, lines: [`- ${verdictWord(null)}: ${rule}.`] };
+  }
   const vs = Object.fromEntries(directional.map((a) => [a, paired(s, 'eva', a, finalLoss)]));
   const lower = directional.filter((a) => direction(vs[a]!) === 'lower');
   const held = lower.length === directional.length ? true : lower.length > 0 ? 'partly' : false;
@@ -189,7 +192,7 @@ function claimRanks(s: TaskSummary): Claim {
 
 /** Every claim of one task, in the order the report lists them. */
 export function taskClaims(s: TaskSummary): Claim[] {
-  return [claimEarly(s), claimFinal(s), claimMatched(s), claimRedistribution(s), claimGrad(s), claimCost(s), claimConvergence(s), claimAblations(s), claimRanks(s)].filter((c): c is Claim => c !== null);
+  return [claimEarly(s), claimFinal(s), claimMatched(s), claimRedistribution(s), claimGrad(s), claimCost(s), claimConvergence(s), claimAblations(s), claimRanks(s)];
 }
 
 /** Every claim's verdict for one task (what metrics.json stores). */
