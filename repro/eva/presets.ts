@@ -77,8 +77,8 @@ export const PRESETS: Record<'quick' | 'standard' | 'full', EvaPreset> = {
     visionTasks: ['mnist-5to9', 'mnist-all'],
     // d 128 / 4 layers (0.82M parameters) measured 0.14 s per LoRA step at batch 8 x 32 on
     // an idle 2-core machine: with every control that is about two hours, so the base is
-    // d 96 / 3 layers, pretrained 1200 steps, and the fine-tuning 120 steps (see the README's time estimate)
-    language: { dModel: 96, nHeads: 4, nLayers: 3, contextLength: 32, pretrainSteps: 1200, pretrainBatch: 16, pretrainLr: 2e-3, batchSize: 8, evalBatches: 6, evaBatchSize: 8 },
+    // d 96 / 3 layers (pretrained 2000 steps) and the fine-tuning 120 steps (see the README's time estimate)
+    language: { dModel: 96, nHeads: 4, nLayers: 3, contextLength: 32, pretrainSteps: 2000, pretrainBatch: 16, pretrainLr: 2e-3, batchSize: 8, evalBatches: 6, evaBatchSize: 8 },
     languageFt: { ...LORA, steps: 120, lr: 3e-3, evalEvery: 20, maxEvaBatches: 1000, minorBatches: 16 },
     vision: { hidden: [512, 256, 128], pretrainEpochs: 5, pretrainBatch: 64, pretrainLr: 1e-3, batchSize: 64, evaBatchSize: 128 },
     visionFt: { ...LORA, steps: 200, lr: 3e-3, evalEvery: 25, maxEvaBatches: 1000, minorBatches: 16 },
