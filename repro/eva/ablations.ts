@@ -4,7 +4,8 @@
  *  - `rotate`: each layer's A replaced by Q·A with a random orthogonal Q (r_l x r_l): the
  *    same span, but the rows are no longer the principal directions themselves;
  *  - `permute`: the A inits (and so the ranks) randomly permuted between layers with the
- *    same input width: principal directions, but of another layer's inputs;
+ *    same input width: principal directions, but of another layer's inputs (the rank budget
+ *    is kept; the parameter count moves a little, as B's height is the layer's own);
  *  - `minor`: the r_l directions of *least* variance of each layer's inputs instead of the
  *    most. The incremental PCA keeps only the top components, so these come from an exact
  *    eigendecomposition of the inputs' covariance over the first batches.
