@@ -19,8 +19,8 @@ export const EXPERIMENTS: Record<string, ExperimentEntry> = {
     load: () => import('./demo/main.ts'),
   },
   eva: {
-    description: 'EVA vs LoRA inits (default, gaussian, PiSSA, OLoRA, EVA rho 2 / rho 1): char GPT Moby Dick -> names, MLP MNIST 0-4 -> 5-9',
-    presets: ['quick', 'full'],
+    description: 'EVA vs LoRA inits (default, gaussian, PiSSA, OLoRA, EVA rho 2 / rho 1) with lr sweeps, parameter-matched controls and ablations: char GPT Moby Dick -> names, MLP MNIST 0-4 -> digit subsets',
+    presets: ['quick', 'standard', 'full'],
     load: () => import('./eva/main.ts'),
   },
   wm: {

@@ -4,21 +4,33 @@
  * fixed budget of AdamW steps on batches that depend only on (seed, step), so every
  * init sees exactly the same data in the same order.
  */
-import { applyLora, initializeLoraEvaWeights, loraParameters, trainableParameters } from '@tsgrad/eva';
-import { AdamW, LRScheduler, warmupLinearDecay } from '@tsgrad/nn';
+import { applyLora, computeEva, initializeLoraEvaWeights, loraParameters, trainableParameters, type EvaStateDict } from '@tsgrad/eva';
+import { AdamW, LRScheduler, warmupLinearDecay, type AnyModule } from '@tsgrad/nn';
 import { Progress } from '../lib/progress.ts';
+import { minorComponents, permuteAcrossLayers, rotateComponents, type EvaTransform } from './ablations.ts';
 import type { Task } from './tasks.ts';
 
-/** An init to compare. */
+/** An init to compare (or an ablation of EVA's). */
 export interface Method {
-  /** Name in the results (`eva`, `eva_rho1`, ...). */
+  /** Name in the results (`eva`, `eva_rho1`, `default_evaranks`, `eva_minor`, ...). */
   name: string;
   /** The LoRA init. */
   init: 'default' | 'gaussian' | 'pissa' | 'olora' | 'eva';
-  /** EVA's rho (only for `eva`). */
+  /** EVA's rho (only for `eva`; default 2). */
   rho?: number;
+  /** EVA's tau (default: the preset's). */
+  tau?: number;
+  /** EVA's whitening (default off, PEFT's default). */
+  whiten?: boolean;
+  /** Parameter-matched control: this init with EVA (rho 2)'s ranks and alphas of the same seed. */
+  evaRanks?: boolean;
+  /** An ablation of EVA's A (see ablations.ts). */
+  transform?: EvaTransform;
+  /** Whose learning rate it trains at (its own init's by default; `eva` for the ablations). */
+  lrOf?: string;
 }
 
+/** The inits compared at the same uniform rank budget, plus uniform-rank EVA. */
 export const METHODS: readonly Method[] = [
   { name: 'default', init: 'default' },
   { name: 'gaussian', init: 'gaussian' },
@@ -28,8 +40,27 @@ export const METHODS: readonly Method[] = [
   { name: 'eva_rho1', init: 'eva', rho: 1 },
 ];
 
+/** Parameter-matched controls: the init and the rank redistribution measured separately. */
+export const MATCHED: readonly Method[] = [
+  { name: 'default_evaranks', init: 'default', evaRanks: true, lrOf: 'default' },
+  { name: 'pissa_evaranks', init: 'pissa', evaRanks: true, lrOf: 'pissa' },
+];
+
+/** The paper's ablations (rho 1 and 2 are `eva_rho1` and `eva`). */
+export const ABLATIONS: readonly Method[] = [
+  { name: 'eva_rotated', init: 'eva', transform: 'rotate', lrOf: 'eva' },
+  { name: 'eva_permuted', init: 'eva', transform: 'permute', lrOf: 'eva' },
+  { name: 'eva_minor', init: 'eva', transform: 'minor', lrOf: 'eva' },
+  { name: 'eva_rho1.5', init: 'eva', rho: 1.5, lrOf: 'eva' },
+  { name: 'eva_rho3', init: 'eva', rho: 3, lrOf: 'eva' },
+  { name: 'eva_whiten', init: 'eva', whiten: true, lrOf: 'eva' },
+  { name: 'eva_tau0.9', init: 'eva', tau: 0.9, lrOf: 'eva' },
+  { name: 'eva_tau0.999', init: 'eva', tau: 0.999, lrOf: 'eva' },
+];
+
 export interface FinetuneConfig {
   steps: number;
+  /** The learning rate every init uses when it is not swept; the sweep is lr × `lrFactors`. */
   lr: number;
   warmupFraction: number;
   evalEvery: number;
@@ -37,13 +68,19 @@ export interface FinetuneConfig {
   alpha: number;
   tau: number;
   maxEvaBatches: number;
+  /** Batches the minor-components ablation reads for its exact covariance. */
+  minorBatches: number;
 }
 
 export interface RunResult {
   method: string;
   seed: number;
-  /** Held-out loss at step 0 (after init) and every `evalEvery` steps. */
+  /** The learning rate this run trained at. */
+  lr: number;
+  /** Test loss at step 0 (after init) and every `evalEvery` steps. */
   curve: { step: number; evalLoss: number }[];
+  /** Validation loss after the last step (chooses the learning rate). */
+  finalValLoss: number;
   trainLoss: number[];
   /** L2 norm of the gradient of the LoRA parameters (all A and B) at step 0. */
   gradNormAtStep0: number;
@@ -59,19 +96,40 @@ export interface RunResult {
   rankBudget?: number;
 }
 
+/** EVA's rank per layer for a parameter-matched control: a `rankPattern` / `alphaPattern` over full names. */
+function matchedConfig(evaRanks: Record<string, number>, alpha: number, r: number) {
+  const kept = Object.keys(evaRanks).filter((l) => evaRanks[l]! > 0);
+  return {
+    targetModules: kept,
+    rankPattern: Object.fromEntries(kept.map((l) => [l, evaRanks[l]!])),
+    // EVA keeps the scaling alpha / r with alpha_l = alpha r_l / r; so do the controls
+    alphaPattern: Object.fromEntries(kept.map((l) => [l, (alpha * evaRanks[l]!) / r])),
+  };
+}
+
+function transformed(task: Task, model: AnyModule, seed: number, method: Method, cfg: FinetuneConfig): EvaStateDict {
+  const res = computeEva(model, task.evaBatches(seed), { maxBatches: cfg.maxEvaBatches });
+  if (method.transform === 'rotate') return rotateComponents(res.stateDict, seed);
+  if (method.transform === 'permute') return permuteAcrossLayers(res.stateDict, seed);
+  return minorComponents(model, task.evaBatches(seed), cfg.minorBatches, res.stateDict);
+}
+
 /**
- * Runs one (task, method, seed) fine-tuning.
- * @example const res = finetune(task, METHODS[4]!, 0, cfg);
+ * Runs one (task, method, seed, lr) fine-tuning. `evaRanks` (EVA rho 2's ranks for the
+ * same seed) is needed by the parameter-matched controls.
+ * @example const res = finetune(task, METHODS[4]!, 0, cfg, cfg.lr);
  */
-export function finetune(task: Task, method: Method, seed: number, cfg: FinetuneConfig): RunResult {
+export function finetune(task: Task, method: Method, seed: number, cfg: FinetuneConfig, lr: number, evaRanks?: Record<string, number>): RunResult {
   const model = task.makeModel(seed);
   const t0 = performance.now();
+  if (method.evaRanks && !evaRanks) throw new Error(`finetune: ${method.name} needs EVA's ranks for seed ${seed}`);
+  const targets = method.evaRanks ? matchedConfig(evaRanks!, cfg.alpha, cfg.r) : { targetModules: task.targets };
   applyLora(model, {
-    targetModules: task.targets,
+    ...targets,
     r: cfg.r,
     alpha: cfg.alpha,
     init: method.init,
-    evaConfig: method.init === 'eva' ? { rho: method.rho ?? 2, tau: cfg.tau } : undefined,
+    evaConfig: method.init === 'eva' ? { rho: method.rho ?? 2, tau: method.tau ?? cfg.tau, whiten: method.whiten ?? false } : undefined,
     modulesToSave: task.modulesToSave,
     seed: 7919 * seed + 1,
   });
@@ -79,23 +137,25 @@ export function finetune(task: Task, method: Method, seed: number, cfg: Finetune
   let evaBatches: number | undefined;
   let rankBudget: number | undefined;
   if (method.init === 'eva') {
-    const res = initializeLoraEvaWeights(model, { dataLoader: task.evaBatches(seed), maxBatches: cfg.maxEvaBatches });
+    const res = method.transform
+      ? initializeLoraEvaWeights(model, { evaStateDict: transformed(task, model, seed, method, cfg) })
+      : initializeLoraEvaWeights(model, { dataLoader: task.evaBatches(seed), maxBatches: cfg.maxEvaBatches });
     ranks = Object.fromEntries(res.ranks);
-    evaBatches = res.eva!.batches;
-    rankBudget = res.eva!.rankBudget;
+    evaBatches = res.eva?.batches;
+    rankBudget = res.eva?.rankBudget;
   }
   const initSeconds = (performance.now() - t0) / 1000;
 
   const params = trainableParameters(model);
   const lora = loraParameters(model);
   const loraParams = lora.reduce((s, p) => s + p.size, 0);
-  const opt = new AdamW(params, { lr: cfg.lr, weightDecay: 0 });
+  const opt = new AdamW(params, { lr, weightDecay: 0 });
   const sched = new LRScheduler(opt, warmupLinearDecay({ warmupSteps: Math.round(cfg.warmupFraction * cfg.steps), totalSteps: cfg.steps }));
   const curve = [{ step: 0, evalLoss: task.evalLoss(model) }];
   const trainLoss: number[] = [];
   let gradNormAtStep0 = NaN;
   let trainMs = 0;
-  const progress = new Progress(cfg.steps, { label: `${task.name} ${method.name} seed ${seed}` });
+  const progress = new Progress(cfg.steps, { label: `${task.name} ${method.name} lr ${lr} seed ${seed}` });
   model.train();
   for (let step = 0; step < cfg.steps; step++) {
     const s0 = performance.now();
@@ -126,5 +186,6 @@ export function finetune(task: Task, method: Method, seed: number, cfg: Finetune
     }
   }
   progress.stop();
-  return { method: method.name, seed, curve, trainLoss, gradNormAtStep0, initSeconds, trainSeconds: trainMs / 1000, loraParams, ranks, evaBatches, rankBudget };
+  const finalValLoss = task.valLoss(model);
+  return { method: method.name, seed, lr, curve, finalValLoss, trainLoss, gradNormAtStep0, initSeconds, trainSeconds: trainMs / 1000, loraParams, ranks, evaBatches, rankBudget };
 }

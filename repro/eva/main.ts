@@ -1,174 +1,157 @@
 /**
- * `pnpm repro eva`: a small-scale reproduction of EVA (Paischer et al., "Parameter
- * Efficient Fine-tuning via Explained Variance Adaptation", arXiv:2410.07170) against the
- * LoRA baselines default (random A), gaussian, PiSSA and OLoRA, on two tasks (see
- * tasks.ts), three seeds each, with the same fine-tuning budget for every init.
+ * `pnpm repro eva`: a reproduction of EVA (Paischer et al., "Parameter Efficient
+ * Fine-tuning via Explained Variance Adaptation", arXiv:2410.07170) against the LoRA
+ * baselines default (random A), gaussian, PiSSA and OLoRA, with the controls a reviewer
+ * asks for: each init at its best learning rate (chosen on a validation split),
+ * parameter-matched baselines (default and PiSSA with EVA's rank pattern), the paper's
+ * ablations (rotated / permuted / minor components, rho, whitening, tau), EVA's batches to
+ * converge against batch size, and paired 95% intervals for every verdict.
  *
- * Writes metrics.json, loss curves with mean ± std bands, the EVA rank allocation per
- * layer, the gradient norm at step 0, the init-time share, and report.md, which checks
- * four of the paper's claims against the numbers.
+ * Every fine-tuning run is a phase (repro/lib/phases.ts): stored under outDir/phases as
+ * it finishes, so `--resume` continues an interrupted run, with an overall ETA.
  */
 import { join } from 'node:path';
 import { presetOf, seedList, type RunOptions } from '../lib/experiment.ts';
 import { PhasePlan } from '../lib/phases.ts';
-import { barChart, lineChart, writeSvg } from '../lib/plot.ts';
-import { meanStd, runInfo, writeJson, writeReport } from '../lib/results.ts';
-import { finetune, METHODS, type FinetuneConfig, type RunResult } from './finetune.ts';
-import { buildReport, taskVerdicts, type TaskSummary } from './report.ts';
-import { languageTask, visionTask, type LanguageConfig, type Task, type VisionConfig } from './tasks.ts';
+import { runInfo, writeJson, writeReport } from '../lib/results.ts';
+import { stat } from '../lib/stats.ts';
+import { evaConvergence } from './ablations.ts';
+import { ABLATIONS, finetune, MATCHED, METHODS, type FinetuneConfig, type Method, type RunResult } from './finetune.ts';
+import { summaryPlots, taskPlots } from './plots.ts';
+import { PRESETS, type EvaPreset } from './presets.ts';
+import { buildReport } from './report.ts';
+import { taskVerdicts } from './claims.ts';
+import { summariseEva, summariseMethod, summariseSweep, type TaskSummary } from './summary.ts';
+import { languageTask, visionTask, type Task } from './tasks.ts';
 
-interface Preset {
-  seeds: number;
-  language: LanguageConfig;
-  languageFt: FinetuneConfig;
-  vision: VisionConfig;
-  visionFt: FinetuneConfig;
+const lrKey = (lr: number) => lr.toPrecision(3);
+
+/** The tasks of a preset in run order, the first of each modality being the one with the sweep and ablations. */
+function taskList(p: EvaPreset): { name: string; modality: 'language' | 'vision'; primary: boolean }[] {
+  return [
+    ...p.languageTasks.map((name, i) => ({ name, modality: 'language' as const, primary: i === 0 })),
+    ...p.visionTasks.map((name, i) => ({ name, modality: 'vision' as const, primary: i === 0 })),
+  ];
 }
 
-const PRESETS: Record<'quick' | 'full', Preset> = {
-  quick: {
-    seeds: 3,
-    language: { dModel: 32, nHeads: 4, nLayers: 2, contextLength: 32, pretrainSteps: 300, pretrainBatch: 16, pretrainLr: 3e-3, batchSize: 8, evalBatches: 4, evaBatchSize: 8, evaBatches: 30 },
-    languageFt: { steps: 60, lr: 3e-3, warmupFraction: 0.03, evalEvery: 10, r: 8, alpha: 8, tau: 0.99, maxEvaBatches: 300 },
-    vision: { hidden: [256, 128, 64], pretrainEpochs: 2, pretrainBatch: 64, pretrainLr: 2e-3, batchSize: 64, evaBatchSize: 128, evaBatches: 30 },
-    visionFt: { steps: 100, lr: 3e-3, warmupFraction: 0.03, evalEvery: 10, r: 8, alpha: 8, tau: 0.99, maxEvaBatches: 300 },
-  },
-  full: {
-    seeds: 3,
-    language: { dModel: 48, nHeads: 4, nLayers: 3, contextLength: 64, pretrainSteps: 2000, pretrainBatch: 16, pretrainLr: 2e-3, batchSize: 16, evalBatches: 8, evaBatchSize: 8, evaBatches: 60 },
-    languageFt: { steps: 400, lr: 2e-3, warmupFraction: 0.03, evalEvery: 25, r: 8, alpha: 8, tau: 0.99, maxEvaBatches: 1000 },
-    vision: { hidden: [512, 256, 128], pretrainEpochs: 5, pretrainBatch: 64, pretrainLr: 1e-3, batchSize: 64, evaBatchSize: 128, evaBatches: 60 },
-    visionFt: { steps: 600, lr: 2e-3, warmupFraction: 0.03, evalEvery: 25, r: 8, alpha: 8, tau: 0.99, maxEvaBatches: 1000 },
-  },
-};
+/** Ablations that can run on a task: permuting needs two layers of one input width. */
+function ablationsFor(p: EvaPreset, modality: 'language' | 'vision'): Method[] {
+  if (!p.ablationModalities.includes(modality)) return [];
+  return ABLATIONS.filter((a) => p.ablations.includes(a.name) && !(a.transform === 'permute' && modality === 'vision'));
+}
 
-function summarise(task: Task, runs: RunResult[], ft: FinetuneConfig): TaskSummary {
-  const methods: TaskSummary['methods'] = {};
-  for (const m of METHODS) {
-    const rs = runs.filter((r) => r.method === m.name);
-    const steps = rs[0]!.curve.map((c) => c.step);
-    const stat = (f: (r: RunResult) => number) => {
-      const values = rs.map(f);
-      const s = meanStd(values);
-      return { mean: s.mean, std: s.std, values };
-    };
-    methods[m.name] = {
-      curve: steps.map((step, i) => {
-        const s = meanStd(rs.map((r) => r.curve[i]!.evalLoss));
-        return { step, evalLossMean: s.mean, evalLossStd: s.std };
-      }),
-      finalEvalLoss: (({ mean, std }) => ({ mean, std }))(meanStd(rs.map((r) => r.curve.at(-1)!.evalLoss))),
-      gradNormAtStep0: stat((r) => r.gradNormAtStep0),
-      initSeconds: stat((r) => r.initSeconds),
-      trainSeconds: stat((r) => r.trainSeconds),
-      loraParams: stat((r) => r.loraParams),
-      runs: rs,
-    };
+/** Declares every phase with its weight (its steps) so the overall ETA covers the whole preset. */
+export function expectAll(plan: Pick<PhasePlan, 'expect'>, p: EvaPreset, seeds: number[]): void {
+  for (const t of taskList(p)) {
+    const ft = t.modality === 'language' ? p.languageFt : p.visionFt;
+    const swept = new Set(t.primary ? p.sweepInits : []);
+    if (t.primary) for (const init of p.sweepInits) for (const f of p.lrFactors) for (const s of seeds.slice(0, p.sweepSeeds)) plan.expect(`${t.name}/${init}/lr${lrKey(ft.lr * f)}/seed${s}`, ft.steps);
+    for (const m of [...METHODS, ...MATCHED]) for (const s of seeds) if (!(swept.has(m.name) && s < p.sweepSeeds)) plan.expect(`${t.name}/${m.name}/best/seed${s}`, ft.steps);
+    if (!t.primary) continue;
+    for (const a of ablationsFor(p, t.modality)) for (const s of seeds.slice(0, p.ablationSeeds)) plan.expect(`${t.name}/${a.name}/best/seed${s}`, ft.steps);
+    for (const bs of p.convergenceBatchSizes[t.modality]) for (let s = 0; s < p.convergenceSeeds; s++) plan.expect(`${t.name}/convergence/bs${bs}/seed${s}`, ft.steps / 10);
   }
-  const evaRuns = runs.filter((r) => r.method === 'eva');
-  const layers = Object.keys(evaRuns[0]!.ranks!);
-  const ranksMean = Object.fromEntries(layers.map((l) => [l, meanStd(evaRuns.map((r) => r.ranks![l]!)).mean]));
+}
+
+async function runTask(plan: PhasePlan, p: EvaPreset, seeds: number[], task: Task, ft: FinetuneConfig, primary: boolean, chosen: Record<string, number>, chosenOn: string): Promise<TaskSummary> {
+  const t0 = performance.now();
+  const byName = new Map<string, Method>([...METHODS, ...MATCHED, ...ABLATIONS].map((m) => [m.name, m]));
+  const notes: string[] = [];
+  // 1. the sweep (first task of a modality): each swept init at every rate, on the sweep seeds
+  const sweepRuns = new Map<string, RunResult>();
+  const sweepSeeds = seeds.slice(0, p.sweepSeeds);
+  const lrs = p.lrFactors.map((f) => ft.lr * f);
+  const sweep: TaskSummary['lrSweep'] = { lrs, seeds: sweepSeeds, inits: {}, chosenOn, notSwept: [] };
+  if (primary) {
+    for (const init of p.sweepInits) {
+      for (const lr of lrs) {
+        for (const s of sweepSeeds) {
+          const key = `${task.name}/${init}/lr${lrKey(lr)}/seed${s}`;
+          sweepRuns.set(key, await plan.run(key, () => finetune(task, byName.get(init)!, s, ft, lr)));
+        }
+      }
+      sweep.inits[init] = summariseSweep(lrs.map((lr) => ({ lr, runs: sweepSeeds.map((s) => sweepRuns.get(`${task.name}/${init}/lr${lrKey(lr)}/seed${s}`)!) })));
+      chosen[init] = sweep.inits[init]!.bestLr;
+    }
+  }
+  sweep.notSwept = METHODS.map((m) => m.name).filter((n) => chosen[n] === undefined);
+  const lrFor = (m: Method) => chosen[m.lrOf ?? m.name] ?? ft.lr;
+  // 2. every init, control and ablation at its chosen rate (sweep runs reused)
+  const runsOf: Record<string, RunResult[]> = {};
+  const evaRanks = new Map<number, Record<string, number>>();
+  const ablations = primary ? ablationsFor(p, task.modality) : [];
+  if (primary && p.ablations.includes('eva_permuted') && p.ablationModalities.includes(task.modality) && task.modality === 'vision') notes.push('eva_permuted skipped: the MLP\'s LoRA layers all have different input widths, so there is nothing to permute between.');
+  for (const m of [...METHODS, ...MATCHED, ...ablations]) {
+    const mSeeds = ablations.includes(m) ? seeds.slice(0, p.ablationSeeds) : seeds;
+    const lr = lrFor(m);
+    runsOf[m.name] = [];
+    for (const s of mSeeds) {
+      const reused = sweepRuns.get(`${task.name}/${m.name}/lr${lrKey(lr)}/seed${s}`);
+      const r = reused ?? (await plan.run(`${task.name}/${m.name}/best/seed${s}`, () => finetune(task, m, s, ft, lr, evaRanks.get(s))));
+      if (m.name === 'eva') evaRanks.set(s, r.ranks!);
+      runsOf[m.name]!.push(r);
+    }
+  }
+  // 3. EVA's batches to converge against batch size
+  const convergence: TaskSummary['convergence'] = [];
+  if (primary) {
+    for (const bs of p.convergenceBatchSizes[task.modality]) {
+      const rs = [];
+      for (let s = 0; s < p.convergenceSeeds; s++) rs.push(await plan.run(`${task.name}/convergence/bs${bs}/seed${s}`, () => evaConvergence(task, s, bs, ft)));
+      convergence.push({ batchSize: bs, batches: stat(rs.map((r) => r.batches)), seconds: stat(rs.map((r) => r.seconds)) });
+    }
+  }
+  const methods = Object.fromEntries(Object.entries(runsOf).map(([n, rs]) => [n, summariseMethod(rs, ft.steps)]));
   return {
     task: task.name,
+    modality: task.modality,
     pretrainSummary: task.pretrainSummary,
     dataSummary: task.dataSummary,
     targets: task.targets,
     finetune: ft,
+    wallSeconds: (performance.now() - t0) / 1000,
+    groups: { inits: METHODS.map((m) => m.name), matched: MATCHED.map((m) => m.name), ablations: ablations.map((m) => m.name) },
     methods,
-    eva: {
-      ranks: evaRuns[0]!.ranks!,
-      ranksMean,
-      ranksBySeed: evaRuns.map((r) => ({ seed: r.seed, ranks: r.ranks! })),
-      rankBudget: evaRuns[0]!.rankBudget!,
-      evaBatches: evaRuns.map((r) => r.evaBatches!),
-    },
+    lrSweep: sweep,
+    eva: summariseEva(runsOf['eva']!),
+    convergence,
+    notes,
   };
-}
-
-async function plots(outDir: string, s: TaskSummary): Promise<void> {
-  writeSvg(
-    join(outDir, `loss-${s.task}.svg`),
-    await lineChart({
-      title: `${s.task}: held-out loss during LoRA fine-tuning (mean ± std, ${s.methods['eva']!.runs.length} seeds)`,
-      xLabel: 'step',
-      yLabel: 'held-out cross-entropy',
-      series: METHODS.map((m) => {
-        const c = s.methods[m.name]!.curve;
-        return {
-          name: m.name,
-          x: c.map((p) => p.step),
-          y: c.map((p) => p.evalLossMean),
-          lower: c.map((p) => p.evalLossMean - p.evalLossStd),
-          upper: c.map((p) => p.evalLossMean + p.evalLossStd),
-        };
-      }),
-    }),
-  );
-  const layers = Object.keys(s.eva.ranks);
-  const uniform = s.eva.rankBudget / layers.length;
-  writeSvg(
-    join(outDir, `ranks-${s.task}.svg`),
-    await barChart({
-      title: `${s.task}: EVA rank per layer (rho 2, mean ± std over seeds; budget ${s.eva.rankBudget})`,
-      xLabel: 'layer',
-      yLabel: 'rank',
-      width: Math.max(480, 75 * layers.length),
-      categories: layers.map(shortName),
-      series: [
-        {
-          name: 'EVA rho=2',
-          values: layers.map((l) => s.eva.ranksMean[l]!),
-          errors: layers.map((l) => meanStd(s.eva.ranksBySeed.map((r) => r.ranks[l]!)).std),
-        },
-        { name: 'uniform r', values: layers.map(() => uniform) },
-      ],
-    }),
-  );
-}
-
-/** `blocks.0.attn.q_proj` -> `0.q_proj` so bar labels stay short. */
-function shortName(layer: string): string {
-  return layer.replace(/^blocks\./, '').replace(/\.(attn|mlp)\./, '.');
 }
 
 export async function run(opts: RunOptions): Promise<string> {
   const preset = presetOf(PRESETS, opts.preset, 'eva');
   const seeds = seedList(opts, preset.seeds);
+  // fewer seeds than the sweep or ablations ask for (--seeds): use what there is
+  const p: EvaPreset = { ...preset, sweepSeeds: Math.min(preset.sweepSeeds, seeds.length), ablationSeeds: Math.min(preset.ablationSeeds, seeds.length) };
   const started = performance.now();
   const summaries: TaskSummary[] = [];
-  // one phase per fine-tuning run, weighted by its steps, so the overall ETA covers the
-  // whole preset and an interrupted run resumes (--resume) after its last finished run
-  const plan = new PhasePlan({ outDir: opts.outDir, resume: opts.resume ?? false, settings: { preset, seeds } });
-  const key = (task: string, method: string, seed: number) => `${task}/${method}/seed${seed}`;
-  for (const [task, ft] of [['language', preset.languageFt], ['vision', preset.visionFt]] as const) {
-    for (const seed of seeds) for (const m of METHODS) plan.expect(key(task, m.name, seed), ft.steps);
-  }
-  for (const which of ['language', 'vision'] as const) {
-    const t0 = performance.now();
-    const task = which === 'language' ? languageTask(preset.language, opts.outDir) : visionTask(preset.vision, opts.outDir);
-    const ft = which === 'language' ? preset.languageFt : preset.visionFt;
-    const runs: RunResult[] = [];
-    for (const seed of seeds) for (const m of METHODS) runs.push(await plan.run(key(which, m.name, seed), () => finetune(task, m, seed, ft)));
-    const s = summarise(task, runs, ft);
-    s.wallSeconds = (performance.now() - t0) / 1000;
+  const plan = new PhasePlan({ outDir: opts.outDir, resume: opts.resume ?? false, settings: { preset: p, seeds } });
+  expectAll(plan, p, seeds);
+  const chosen = { language: {} as Record<string, number>, vision: {} as Record<string, number> };
+  const chosenOn = { language: p.languageTasks[0]!, vision: p.visionTasks[0]! as string };
+  for (const t of taskList(p)) {
+    const task = t.modality === 'language' ? languageTask(p.language, t.name as never, opts.outDir) : visionTask(p.vision, t.name as never, opts.outDir);
+    const ft = t.modality === 'language' ? p.languageFt : p.visionFt;
+    const s = await runTask(plan, p, seeds, task, ft, t.primary, chosen[t.modality], chosenOn[t.modality]);
     summaries.push(s);
     // partial results as each task finishes: a long run shows its first numbers early
-    await plots(opts.outDir, s);
-    writeMetrics(opts, preset, seeds, summaries, (performance.now() - started) / 1000, plan.resumed);
+    await taskPlots(opts.outDir, s);
+    writeMetrics(opts, p, seeds, summaries, (performance.now() - started) / 1000, plan.resumed);
   }
   await summaryPlots(opts.outDir, summaries);
   const totalSeconds = (performance.now() - started) / 1000;
-  writeMetrics(opts, preset, seeds, summaries, totalSeconds, plan.resumed);
-  return writeReport(opts.outDir, buildReport({ preset: opts.preset, seeds, summaries, totalSeconds }));
+  writeMetrics(opts, p, seeds, summaries, totalSeconds, plan.resumed);
+  return writeReport(opts.outDir, buildReport({ preset: opts.preset, config: p, seeds, summaries, totalSeconds }));
 }
 
-function writeMetrics(opts: RunOptions, preset: Preset, seeds: number[], summaries: TaskSummary[], wallSeconds: number, resumedPhases: number): void {
+function writeMetrics(opts: RunOptions, preset: EvaPreset, seeds: number[], summaries: TaskSummary[], wallSeconds: number, resumedPhases: number): void {
   writeJson(join(opts.outDir, 'metrics.json'), {
     experiment: 'eva',
     preset: opts.preset,
-    complete: summaries.length === 2,
+    complete: summaries.length === taskList(preset).length,
     seeds,
-    methods: METHODS,
+    methods: [...METHODS, ...MATCHED, ...ABLATIONS],
     config: preset,
     wallSeconds,
     resumedPhases,
@@ -176,36 +159,4 @@ function writeMetrics(opts: RunOptions, preset: Preset, seeds: number[], summari
     tasks: Object.fromEntries(summaries.map((s) => [s.task, s])),
     verdicts: summaries.flatMap((s) => taskVerdicts(s).map((v) => ({ task: s.task, ...v }))),
   });
-}
-
-/** The plots across both tasks: init-time share and gradient norm at step 0. */
-async function summaryPlots(outDir: string, summaries: TaskSummary[]): Promise<void> {
-  const shares = summaries.map((s) => ({
-    task: s.task,
-    values: METHODS.map((m) => (100 * s.methods[m.name]!.initSeconds.mean) / s.methods[m.name]!.trainSeconds.mean),
-  }));
-  writeSvg(
-    join(outDir, 'init-share.svg'),
-    await barChart({
-      title: 'Init time as % of fine-tuning time (mean over seeds)',
-      xLabel: 'init',
-      yLabel: '% of training time',
-      categories: METHODS.map((m) => m.name),
-      series: shares.map((x) => ({ name: x.task, values: x.values })),
-    }),
-  );
-  writeSvg(
-    join(outDir, 'grad-norm.svg'),
-    await barChart({
-      title: 'Gradient norm of the LoRA parameters at step 0 (mean ± std)',
-      xLabel: 'init',
-      yLabel: '||grad||',
-      categories: METHODS.map((m) => m.name),
-      series: summaries.map((s) => ({
-        name: s.task,
-        values: METHODS.map((m) => s.methods[m.name]!.gradNormAtStep0.mean),
-        errors: METHODS.map((m) => s.methods[m.name]!.gradNormAtStep0.std),
-      })),
-    }),
-  );
 }

@@ -1,12 +1,17 @@
 /**
- * The two fine-tuning tasks of the EVA reproduction, each as: pretrain a base model on
- * one distribution, then hand out fresh copies of it for LoRA fine-tuning on another.
+ * The fine-tuning tasks of the EVA reproduction, each as: pretrain a base model on one
+ * distribution (cached in the output folder, shared by the tasks of a modality), then
+ * hand out fresh copies of it for LoRA fine-tuning on another.
  *
- *  - language: a character-level GPT pretrained on Moby Dick, fine-tuned on the
- *    first-names list (one name per line), LoRA on every Linear of the blocks and the
- *    LM head;
- *  - vision: an MLP pretrained on MNIST digits 0-4, fine-tuned on digits 5-9 with LoRA
- *    on the body and a new classifier head that trains fully (PEFT's modules_to_save).
+ *  - language (`names-f`, `names-m`, `names`): a character GPT pretrained on Moby Dick,
+ *    fine-tuned on a first-names list (female, male, or both), LoRA on every Linear of
+ *    the blocks and the LM head;
+ *  - vision (`mnist-5to9`, `mnist-all`): an MLP pretrained on MNIST digits 0-4,
+ *    fine-tuned on digits 5-9 (5-way) or on all ten digits (10-way), LoRA on the body and
+ *    a new classifier head that trains fully (PEFT's modules_to_save).
+ *
+ * Every task has three disjoint parts of its fine-tuning data: train (batches and EVA's
+ * batches), validation (chooses the learning rate) and test (the reported loss).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,7 +39,9 @@ import { Progress } from '../lib/progress.ts';
 
 /** One fine-tuning task as the experiment loop sees it. */
 export interface Task {
-  name: 'language' | 'vision';
+  /** Task id, e.g. `names-f` or `mnist-5to9`. */
+  name: string;
+  modality: 'language' | 'vision';
   /** LoRA target module names (PEFT suffix semantics). */
   targets: string[];
   /** Modules that train fully and are saved with the adapter. */
@@ -43,12 +50,18 @@ export interface Task {
   makeModel(seed: number): AnyModule;
   /** The fine-tuning batch of a step (a pure function of seed and step). */
   trainBatch(seed: number, step: number): [NDArray, NDArray];
-  /** Batches EVA's incremental PCA reads (from the fine-tuning training data). */
-  evaBatches(seed: number): EvaBatch[];
+  /**
+   * Batches EVA's incremental PCA reads, drawn lazily from the fine-tuning training data
+   * without end (EVA stops at convergence or its `maxBatches`); the same sequence on every
+   * iteration. `batchSize` overrides the preset's.
+   */
+  evaBatches(seed: number, batchSize?: number): Iterable<EvaBatch>;
   /** Training loss of a batch. */
   loss(model: AnyModule, batch: [NDArray, NDArray]): Tensor;
-  /** Mean loss on the fixed held-out set. */
+  /** Mean loss on the fixed test set (the reported number). */
   evalLoss(model: AnyModule): number;
+  /** Mean loss on the fixed validation set (chooses the learning rate). */
+  valLoss(model: AnyModule): number;
   /** What was done to get the base model, for the report. */
   pretrainSummary: string;
   /** Short description of the data, for the report. */
@@ -66,7 +79,6 @@ export interface LanguageConfig {
   batchSize: number;
   evalBatches: number;
   evaBatchSize: number;
-  evaBatches: number;
 }
 
 export interface VisionConfig {
@@ -76,7 +88,6 @@ export interface VisionConfig {
   pretrainLr: number;
   batchSize: number;
   evaBatchSize: number;
-  evaBatches: number;
 }
 
 function meanLoss(fn: () => number[]): number {
@@ -106,36 +117,40 @@ function cachedPretrain(model: AnyModule, path: string, key: string, train: () =
   return 'trained';
 }
 
+/** The name lists a language task can fine-tune on. */
+export const LANGUAGE_TARGETS = { 'names-f': 'female-first-names', 'names-m': 'male-first-names', names: 'first-names' } as const;
+
+/** `count` fixed windows evenly spaced over a dataset, in batches of `batch`. */
+function fixedWindows(ds: TextDataset, count: number, batch: number): [NDArray, NDArray][] {
+  const starts = Array.from({ length: count * batch }, (_, i) => Math.floor((i * (ds.length - 1)) / Math.max(1, count * batch - 1)));
+  return Array.from({ length: count }, (_, b) => ds.getBatch(starts.slice(b * batch, (b + 1) * batch)));
+}
+
 /**
- * Character GPT: pretrain on Moby Dick, fine-tune on first names.
- * @example const task = languageTask(cfg, outDir);
+ * Character GPT: pretrain on Moby Dick, fine-tune on a first-names list.
+ * @example const task = languageTask(cfg, 'names-f', outDir);
  */
-export function languageTask(cfg: LanguageConfig, cacheDir: string): Task {
+export function languageTask(cfg: LanguageConfig, which: keyof typeof LANGUAGE_TARGETS, cacheDir: string): Task {
   const source = loadCorpus('moby-dick');
-  const target = loadCorpus('first-names');
-  const tok = new CharTokenizer(source + target);
+  const target = loadCorpus(LANGUAGE_TARGETS[which]);
+  // one vocabulary for every names task, so they all share one pretrained base
+  const tok = new CharTokenizer(source + loadCorpus('first-names'));
   const srcIds = splitTokens(tok.encode(source), 0.95);
-  // Names are sorted alphabetically: shuffle the lines (seeded) so train and held-out
-  // parts cover the same letters.
+  // Names are sorted alphabetically: shuffle the lines (seeded) so the parts cover the
+  // same letters; 70% train, 15% validation, 15% test, split by line.
   const lines = target.split('\n').filter((l) => l.length > 0);
   const perm = new Rng(1234).permutation(lines.length);
-  const shuffled = Array.from(perm, (i) => `${lines[i]}\n`).join('');
-  const tgtIds = splitTokens(tok.encode(shuffled), 0.85);
+  const part = (a: number, b: number) => tok.encode(Array.from(perm.subarray(Math.floor(a * lines.length), Math.floor(b * lines.length)), (i) => `${lines[i]}\n`).join(''));
   const T = cfg.contextLength;
   const srcData = new TextDataset(srcIds.train, T);
-  const tgtTrain = new TextDataset(tgtIds.train, T);
-  const tgtVal = new TextDataset(tgtIds.val, T);
-  // fixed held-out windows (evenly spaced)
-  const evalStarts = Array.from({ length: cfg.evalBatches * cfg.batchSize }, (_, i) =>
-    Math.floor((i * (tgtVal.length - 1)) / Math.max(1, cfg.evalBatches * cfg.batchSize - 1)),
-  );
-  const evalSet = Array.from({ length: cfg.evalBatches }, (_, b) => tgtVal.getBatch(evalStarts.slice(b * cfg.batchSize, (b + 1) * cfg.batchSize)));
+  const tgtTrain = new TextDataset(part(0, 0.7), T);
+  const valSet = fixedWindows(new TextDataset(part(0.7, 0.85), T), cfg.evalBatches, cfg.batchSize);
+  const evalSet = fixedWindows(new TextDataset(part(0.85, 1), T), cfg.evalBatches, cfg.batchSize);
 
   const gptConfig = { vocabSize: tok.vocabSize, contextLength: T, dModel: cfg.dModel, nHeads: cfg.nHeads, nLayers: cfg.nLayers, seed: 0 };
   const base = new GPT(gptConfig);
-  const key = JSON.stringify({ task: 'language-v1', gptConfig, steps: cfg.pretrainSteps, batch: cfg.pretrainBatch, lr: cfg.pretrainLr });
+  const key = JSON.stringify({ task: 'language-v2', gptConfig, steps: cfg.pretrainSteps, batch: cfg.pretrainBatch, lr: cfg.pretrainLr });
   const loss = (m: AnyModule, [x, y]: [NDArray, NDArray]) => crossEntropy(m.call(tensorOf(x)), y);
-  let pretrainFinal = NaN;
   const how = cachedPretrain(base, join(cacheDir, 'pretrained-language.safetensors'), key, () => {
     const opt = new AdamW(base.parameters(), { lr: cfg.pretrainLr, weightDecay: 0.01 });
     const sched = new LRScheduler(opt, warmupCosine({ warmupSteps: Math.round(cfg.pretrainSteps * 0.05), totalSteps: cfg.pretrainSteps, minFactor: 0.1 }));
@@ -151,17 +166,20 @@ export function languageTask(cfg: LanguageConfig, cacheDir: string): Task {
     }
     progress.stop();
   });
-  const evalLoss = (m: AnyModule) => {
+  const setLoss = (set: [NDArray, NDArray][]) => (m: AnyModule) => {
     const was = [...m.modules()].map((x) => x.training);
     m.eval();
-    const v = noGrad(() => meanLoss(() => evalSet.map((b) => loss(m, b).item())));
+    const v = noGrad(() => meanLoss(() => set.map((b) => loss(m, b).item())));
     [...m.modules()].forEach((x, i) => (x.training = was[i]!));
     return v;
   };
-  pretrainFinal = evalLoss(base);
+  const evalLoss = setLoss(evalSet);
+  const sourceLoss = setLoss(fixedWindows(new TextDataset(srcIds.val, T), cfg.evalBatches, cfg.batchSize))(base);
+  const pretrainFinal = evalLoss(base);
   const baseState = base.stateDict({ clone: true });
   return {
-    name: 'language',
+    name: which,
+    modality: 'language',
     targets: ['q_proj', 'k_proj', 'v_proj', 'out_proj', 'fc1', 'fc2', 'lm_head'],
     modulesToSave: [],
     makeModel: () => {
@@ -170,27 +188,29 @@ export function languageTask(cfg: LanguageConfig, cacheDir: string): Task {
       return m;
     },
     trainBatch: (seed, step) => tgtTrain.sample(cfg.batchSize, new Rng(seed * 1_000_003 + step * 7919 + 17)),
-    evaBatches: (seed) => {
-      const rng = new Rng(seed + 4242);
-      return Array.from({ length: cfg.evaBatches }, () => ({ input: tensorOf(tgtTrain.sample(cfg.evaBatchSize, rng)[0]) }));
-    },
+    evaBatches: (seed, batchSize = cfg.evaBatchSize) => endless(seed, (rng) => ({ input: tensorOf(tgtTrain.sample(batchSize, rng)[0]) })),
     loss,
     evalLoss,
+    valLoss: setLoss(valSet),
     pretrainSummary:
       `GPT (${cfg.nLayers} blocks, d=${cfg.dModel}, ${cfg.nHeads} heads, context ${T}, vocab ${tok.vocabSize}, ${base.numParameters()} parameters) ` +
       `${how === 'cached' ? 'loaded from the cache of an earlier identical run' : 'pretrained'}: ${cfg.pretrainSteps} AdamW steps of batch ${cfg.pretrainBatch} on Moby Dick ` +
-      `(lr ${cfg.pretrainLr}, warm-up + cosine); its loss on the held-out names before fine-tuning is ${pretrainFinal.toFixed(3)}.`,
-    dataSummary: `fine-tuning corpus: the first-names list (${lines.length} names, lines shuffled with a fixed seed; 85% train, 15% held out), windows of ${T} characters, batch ${cfg.batchSize}; held-out loss on ${cfg.evalBatches * cfg.batchSize} fixed windows.`,
+      `(lr ${cfg.pretrainLr}, warm-up + cosine); held-out Moby Dick loss ${sourceLoss.toFixed(3)}, test-names loss before fine-tuning ${pretrainFinal.toFixed(3)}.`,
+    dataSummary: `fine-tuning corpus: ${LANGUAGE_TARGETS[which]} (${lines.length} names, lines shuffled with a fixed seed; 70% train, 15% validation, 15% test), windows of ${T} characters, batch ${cfg.batchSize}; validation and test losses on ${cfg.evalBatches * cfg.batchSize} fixed windows each.`,
   };
 }
 
+/** The digit sets a vision task can fine-tune on (all with a new head over those digits). */
+export const VISION_TARGETS = { 'mnist-5to9': [5, 6, 7, 8, 9], 'mnist-all': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] } as const;
+
 /**
- * MLP: pretrain on MNIST 0-4, fine-tune on 5-9 with a new 5-way head.
- * @example const task = visionTask(cfg, outDir);
+ * MLP: pretrain on MNIST 0-4, fine-tune on a digit set with a new head.
+ * @example const task = visionTask(cfg, 'mnist-5to9', outDir);
  */
-export function visionTask(cfg: VisionConfig, cacheDir: string): Task {
+export function visionTask(cfg: VisionConfig, which: keyof typeof VISION_TARGETS, cacheDir: string): Task {
+  const digits = VISION_TARGETS[which];
   const pre = loadMnist({ seed: 0, digits: [0, 1, 2, 3, 4] });
-  const fine = loadMnist({ seed: 0, digits: [5, 6, 7, 8, 9] });
+  const fine = loadMnist({ seed: 0, digits });
   const sizes = [784, ...cfg.hidden, 10];
   const base = new MLP(sizes, { activation: 'relu', seed: 0 });
   const headIndex = sizes.length - 2;
@@ -225,36 +245,53 @@ export function visionTask(cfg: VisionConfig, cacheDir: string): Task {
     return hits / pred.length;
   });
   const baseState = base.stateDict({ clone: true });
-  // fine-tuning labels 5..9 -> 0..4 for the new 5-way head
-  const shift = (l: NDArray) => NDArray.fromTyped(Int32Array.from(l.toTyped(), (v) => v - 5), [l.size], 'int32');
-  const fineTrainY = shift(fine.train.labels);
-  const fineTestY = shift(fine.test.labels);
-  const nFine = fine.train.images.shape[0]!;
-  const evalLoss = (m: AnyModule) => noGrad(() => ce(m, fine.test.images, fineTestY).item());
+  // labels d -> index of d in the task's digit list, for the new head
+  const classOf = new Map<number, number>(digits.map((d, i) => [d, i]));
+  const relabel = (l: NDArray) => NDArray.fromTyped(Int32Array.from(l.toTyped(), (v) => classOf.get(v)!), [l.size], 'int32');
+  // the last 15% of the (shuffled) training digits are the validation set
+  const nAll = fine.train.images.shape[0]!;
+  const nVal = Math.round(0.15 * nAll);
+  const nFine = nAll - nVal;
+  const trainIdx = Int32Array.from({ length: nFine }, (_, i) => i);
+  const valIdx = Int32Array.from({ length: nVal }, (_, i) => nFine + i);
+  const trainX = rowsOf(fine.train.images, trainIdx);
+  const trainY = relabel(rowsOf(fine.train.labels, trainIdx));
+  const valX = rowsOf(fine.train.images, valIdx);
+  const valY = relabel(rowsOf(fine.train.labels, valIdx));
+  const testY = relabel(fine.test.labels);
   return {
-    name: 'vision',
+    name: which,
+    modality: 'vision',
     targets: Array.from({ length: headIndex }, (_, i) => `layers.${i}`),
     modulesToSave: [`layers.${headIndex}`],
     makeModel: (seed) => {
       const m = new MLP(sizes, { activation: 'relu', seed: 0 });
       m.loadStateDict(baseState);
-      m.setSubmodule(`layers.${headIndex}`, new Linear(sizes[headIndex]!, 5, { seed: 1000 + seed }));
+      m.setSubmodule(`layers.${headIndex}`, new Linear(sizes[headIndex]!, digits.length, { seed: 1000 + seed }));
       return m;
     },
     trainBatch: (seed, step) => {
       const idx = new Rng(seed * 1_000_003 + step * 7919 + 17).choice(nFine, cfg.batchSize);
-      return [rowsOf(fine.train.images, idx), rowsOf(fineTrainY, idx)];
+      return [rowsOf(trainX, idx), rowsOf(trainY, idx)];
     },
-    evaBatches: (seed) => {
-      const rng = new Rng(seed + 4242);
-      return Array.from({ length: cfg.evaBatches }, () => ({ input: tensorOf(rowsOf(fine.train.images, rng.choice(nFine, cfg.evaBatchSize))) }));
-    },
+    evaBatches: (seed, batchSize = cfg.evaBatchSize) => endless(seed, (rng) => ({ input: tensorOf(rowsOf(trainX, rng.choice(nFine, batchSize))) })),
     loss: (m, [x, y]) => ce(m, x, y),
-    evalLoss,
+    evalLoss: (m) => noGrad(() => ce(m, fine.test.images, testY).item()),
+    valLoss: (m) => noGrad(() => ce(m, valX, valY).item()),
     pretrainSummary:
-      `MLP ${sizes.join('-')} (ReLU) ${how === 'cached' ? 'loaded from the cache of an earlier identical run' : 'pretrained'}: ${cfg.pretrainEpochs} epochs of AdamW (batch ${cfg.pretrainBatch}, lr ${cfg.pretrainLr}) ` +
+      `MLP ${sizes.join('-')} (ReLU, ${base.numParameters()} parameters) ${how === 'cached' ? 'loaded from the cache of an earlier identical run' : 'pretrained'}: ${cfg.pretrainEpochs} epochs of AdamW (batch ${cfg.pretrainBatch}, lr ${cfg.pretrainLr}) ` +
       `on the ${pre.train.images.shape[0]} training digits 0-4; test accuracy on digits 0-4: ${preAcc.toFixed(3)}.`,
-    dataSummary: `fine-tuning data: the ${nFine} training digits 5-9 (labels 5-9 as classes 0-4 of a new head), batch ${cfg.batchSize}; held-out loss on the ${fine.test.images.shape[0]} test digits 5-9.`,
+    dataSummary: `fine-tuning data: digits ${digits.join(',')} as classes of a new ${digits.length}-way head; ${nFine} training and ${nVal} validation digits (from loadMnist's training split), batch ${cfg.batchSize}; test loss on the ${fine.test.images.shape[0]} test digits.`,
+  };
+}
+
+/** An endless, re-iterable stream of batches: each iteration restarts the seeded draw. */
+function endless(seed: number, draw: (rng: Rng) => EvaBatch): Iterable<EvaBatch> {
+  return {
+    *[Symbol.iterator]() {
+      const rng = new Rng(seed + 4242);
+      for (;;) yield draw(rng);
+    },
   };
 }
 

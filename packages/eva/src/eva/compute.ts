@@ -116,6 +116,8 @@ export function computeEva<B = EvaBatch>(model: AnyModule, dataLoader: Iterable<
   const prepareModel = opts.prepareModelInputs ?? ((b: B, e: EvaConfig) => defaultPrepareModelInputs(b, e));
   const prepFor = (name: string) => layerInputsFor(opts, name);
   const rankBudget = targets.reduce((s, t) => s + t.r, 0);
+  const peftWhitening = opts.peftCompatibleWhitening ?? false;
+  if (typeof peftWhitening !== 'boolean') throw new TypeError(`EVA: peftCompatibleWhitening must be true or false, got ${JSON.stringify(peftWhitening)}`);
 
   return asBaseModelInEval(model, () => {
     const iter = cycle(dataLoader, normalise);
@@ -174,14 +176,19 @@ export function computeEva<B = EvaBatch>(model: AnyModule, dataLoader: Iterable<
       );
     }
     const explainedVarianceRatio = new Map<string, Float64Array>();
-    for (const h of hooks.values()) explainedVarianceRatio.set(h.name, h.pca.explainedVarianceRatio.toFloat64Array());
+    const singularValues = new Map<string, Float64Array>();
+    for (const h of hooks.values()) {
+      explainedVarianceRatio.set(h.name, h.pca.explainedVarianceRatio.toFloat64Array());
+      singularValues.set(h.name, h.pca.singularValues.toFloat64Array());
+    }
     return {
-      stateDict: buildEvaStateDict(targets, hookOf, ranks, eva.whiten),
+      stateDict: buildEvaStateDict(targets, hookOf, ranks, eva.whiten, peftWhitening),
       ranks,
       rankBudget,
       batches,
       groups,
       explainedVarianceRatio,
+      singularValues,
       zeroVarianceLayers: zeroVariance,
       seconds: (performance.now() - started) / 1000,
     };

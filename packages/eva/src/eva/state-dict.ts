@@ -8,13 +8,27 @@ import * as nd from '@tsgrad/tensor';
 import type { PcaHook } from './pca-hook.ts';
 import type { EvaStateDict, EvaTarget } from './types.ts';
 
-/** The A inits of every target, in model order. */
+/**
+ * The A inits of every target, in model order. With `peftInPlace` (PEFT parity, see
+ * `EvaOptions.peftCompatibleWhitening`), row i of a layer whose PCA is shared is divided by
+ * sqrt(s_i) once for every member of its group whose rank exceeds i, as PEFT's in-place
+ * division of the shared components does.
+ */
 export function buildEvaStateDict(
   targets: readonly EvaTarget[],
   hookOf: (name: string) => PcaHook,
   ranks: ReadonlyMap<string, number>,
   whiten: boolean,
+  peftInPlace = false,
 ): EvaStateDict {
+  // times row i of each shared PCA is divided: 1 per member with rank > i under PEFT, else 1
+  const divisions = new Map<PcaHook, number[]>();
+  for (const t of targets) {
+    const h = hookOf(t.name);
+    const d = divisions.get(h) ?? [];
+    for (let i = 0; i < ranks.get(t.name)!; i++) d[i] = (d[i] ?? 0) + 1;
+    divisions.set(h, d);
+  }
   const stateDict: EvaStateDict = {};
   for (const t of targets) {
     const rank = ranks.get(t.name)!;
@@ -24,8 +38,9 @@ export function buildEvaStateDict(
     const a = h.pca.componentsData.slice(0, rank * d);
     if (whiten) {
       const s = h.pca.singularValues.toFloat64Array();
+      const times = divisions.get(h)!;
       for (let i = 0; i < rank; i++) {
-        const f = 1 / Math.sqrt(s[i]!);
+        const f = Math.sqrt(s[i]!) ** -(peftInPlace ? times[i]! : 1);
         for (let j = 0; j < d; j++) a[i * d + j]! *= f;
       }
     }

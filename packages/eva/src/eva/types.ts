@@ -46,6 +46,15 @@ export interface EvaOptions<B = EvaBatch> {
   svd?: 'lowrank' | 'exact';
   /** Seed of the randomized SVD (default 42, PEFT). */
   lowrankSeed?: number;
+  /**
+   * Reproduce PEFT's whitening of layers that share an input (default false). PEFT divides
+   * the shared PCA's components in place (`u /= sqrt(s)` on a view), once per group member,
+   * and every member's A is a view of that storage: with whitening, row i of each member
+   * of a q/k/v group ends up divided by sqrt(s_i) to the power n_i, where n_i is the number
+   * of members whose rank exceeds i (3 for q/k/v at equal ranks). tsgrad divides once.
+   * Only matters with `whiten` and shared inputs.
+   */
+  peftCompatibleWhitening?: boolean;
   /** Called after every batch with progress. */
   onBatch?: (info: { batch: number; convergedLayers: number; layers: number }) => void;
 }
@@ -62,6 +71,8 @@ export interface EvaResult {
   batches: number;
   /** Layer name → the layer whose PCA it shares (itself if none). */
   groups: Map<string, string>;
+  /** Hook layer name → singular values of its components (what whitening divides by, square-rooted). */
+  singularValues: Map<string, Float64Array>;
   /** Hook layer name → explained variance ratios of its components. */
   explainedVarianceRatio: Map<string, Float64Array>;
   /** Target layers whose inputs had zero variance over every row seen (EVA warns: they get rank 0). */
