@@ -40,6 +40,7 @@ export {
   weightMatrixKeys,
   type LayerSVD,
   type AlignmentResult,
+  type AlignmentVariant,
 } from './spectrum.ts';
 export { barriers, linspace01, type Barriers } from './barrier.ts';
 export { gptPermutationSpec, type GptSpecOptions } from './gpt-spec.ts';
