@@ -10,8 +10,8 @@
  * safetensors under outDir/models), so `--resume` continues an interrupted run.
  * CNNs (VGG / ResNet20 on MNIST) wait for the convolution branch: `cnn` is null in metrics.json.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { loadSafetensors, saveSafetensors } from '@tsgrad/nn';
 import type { StateDict } from '@tsgrad/wm';
 import { presetOf, type RunOptions } from '../lib/experiment.ts';
@@ -37,6 +37,7 @@ async function modelPhase<T extends object>(plan: PhasePlan, outDir: string, key
   let fresh: StateDict | undefined;
   const info = await plan.run(key, () => {
     const t = train();
+    mkdirSync(dirname(path), { recursive: true });
     saveSafetensors(path, t.sd);
     fresh = t.sd;
     return t.info;
