@@ -40,7 +40,10 @@ function interval(v: unknown): string {
     return Object.entries(v as Record<string, unknown>)
       .filter(([, x]) => x && typeof x === 'object' && 'ci95' in (x as object))
       .map(([k, x]) => `${k}: ${pick(x as never)}`)
-      .join('; ') || JSON.stringify(v);
+      .join('; ') ||
+      Object.entries(v as Record<string, unknown>)
+        .map(([k, x]) => `${k} ${typeof x === 'number' ? x.toExponential(2) : String(x)}`)
+        .join(', ');
   }
   return String(v);
 }
