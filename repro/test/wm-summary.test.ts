@@ -39,8 +39,10 @@ function fakePair(i: number, wmBarrier: number): PairResult {
   };
 }
 
-const isStat = (s: unknown, n: number) =>
-  typeof s === 'object' && s !== null && 'mean' in s && 'std' in s && Array.isArray((s as { values: unknown }).values) && (s as { values: unknown[] }).values.length === n;
+const isStat = (s: unknown, n: number) => {
+  const x = s as { mean?: unknown; std?: unknown; values?: unknown } | null;
+  return typeof x === 'object' && x !== null && typeof x.mean === 'number' && typeof x.std === 'number' && Array.isArray(x.values) && x.values.length === n;
+};
 
 test('every seed-dependent MLP scalar is { mean, std, values } with one value per pair', () => {
   const pairs = [0, 1, 2, 3, 4].map((i) => fakePair(i, 0.05));
