@@ -157,6 +157,7 @@ export function writeWmReport({ preset, cfg, metrics: m }: { preset: string; cfg
     '- STE convergence is judged from its trace above; with few epochs (quick) no convergence claim is made.',
     `- Data: ${m.dataset.name}; the official 60k/10k split and the CNN part (VGG11 / ResNet20, issue item 7) wait for the convolution branch (\`cnn: null\`).`,
     '- GPT: permutations inside a head are not implemented (whole heads only).',
+    '- `--seeds N` runs floor(N / 2) pairs. Preset times on the 2-core machine: quick about 1 min (measured), standard about 20 min (extrapolated from per-step timings and one completed pair; see packages/wm/README.md).',
   );
   return o.join('\n') + '\n';
 }
