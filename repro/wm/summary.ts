@@ -54,8 +54,31 @@ export function summarise(pairs: PairResult[], merges: { models: number; sweeps:
     permChangeRatePerEpoch: perEpoch(pairs.map((p) => p.ste.permChangeRate)),
     agreementWithWmPerEpoch: perEpoch(pairs.map((p) => p.ste.agreementWithWm)),
   };
+  const verdicts = verdictsOf(pairs, ste, barrier.wm.lossMaxGap.mean);
+  const gpt = gptSummary(gptPairs);
 
-  // ------------------------------------------------------------ verdicts
+  return {
+    endpoints: { testAcc: stat(pairs.flatMap((p) => p.endpoints.testAcc)), testLoss: stat(pairs.flatMap((p) => p.endpoints.testLoss)) },
+    barrier,
+    l2Ratio,
+    svMaxAbsDiff: stat(pairs.map((p) => p.svMaxAbsDiff)),
+    R,
+    RPerLayer,
+    RWmSearchStd,
+    agreement: { amWm: stat(pairs.map((p) => p.agreement.amWm)), steWm: stat(pairs.map((p) => p.agreement.steWm)) },
+    ste,
+    threeModel: three,
+    mergeMany: merges.map((m) => ({ models: m.models, sweeps: m.sweeps, mergedTestAcc: stat([m.merged.acc]), naiveMeanTestAcc: stat([m.naiveMean.acc]), endpointsMeanTestAcc: stat([m.endpointsMeanAcc]) })),
+    gpt,
+    verdicts,
+  };
+}
+
+export type WmSummary = ReturnType<typeof summarise>;
+
+/** One verdict per claim of the paper, each from a paired comparison over the pairs. */
+function verdictsOf(pairs: PairResult[], ste: { meanLossPerEpoch: Stat[]; permChangeRatePerEpoch: Stat[] }, wmBarrierMean: number): Verdict[] {
+  const methods = ['naive', ...MATCHERS] as const;
   const bar = (m: (typeof methods)[number]) => pairs.map((p) => p.curves[m].barrier.loss.test.maxGapToLinear);
   const r = (m: (typeof methods)[number], gi: number) => pairs.map((p) => p.R[m].cross[gi]!);
   const ones = pairs.map(() => 1);
@@ -80,12 +103,12 @@ export function summarise(pairs: PairResult[], merges: { models: number; sweeps:
   const losses = ste.meanLossPerEpoch.map((s) => s.mean);
   const lossTrend = losses.length >= 2 ? (losses.at(-2)! - losses.at(-1)!) / losses.at(-2)! : NaN;
   const steConverged = losses.length >= 2 && lossTrend < 0.02 && lastChange < 0.5;
-  const wmBarrierSmall = barrier.wm.lossMaxGap.mean < 0.1;
-  const verdicts: Verdict[] = [
+  const wmBarrierSmall = wmBarrierMean < 0.1;
+  return [
     {
       claim: 'LMC after WM (the loss barrier after WM is small, far below the naive one)',
       rule: 'paired 95% CI of barrier(WM) - barrier(naive) below 0 (test loss, max gap to the linear path), and mean WM barrier < 0.1 nats; one of the two: partly',
-      value: { ...cmp(wmVsNaive), wmBarrierMean: barrier.wm.lossMaxGap.mean },
+      value: { ...cmp(wmVsNaive), wmBarrierMean },
       held: both(direction(wmVsNaive) === 'lower', wmBarrierSmall),
     },
     {
@@ -133,9 +156,12 @@ export function summarise(pairs: PairResult[], merges: { models: number; sweeps:
     },
   ];
 
-  // ------------------------------------------------------------ GPT
+}
+
+/** The GPT pairs: barriers, and L2 ratio and R by layer type, as Stats over pairs. */
+function gptSummary(gptPairs: GptPairResult[]) {
   const gptKeys = Object.keys(gptPairs[0]?.curves ?? {}) as (keyof GptPairResult['curves'])[];
-  const gpt = {
+  return {
     barrier: Object.fromEntries(gptKeys.map((k) => [k, barrierStats(gptPairs.map((p) => p.curves[k]))])),
     l2Ratio: Object.fromEntries(
       Object.keys(gptPairs[0]?.l2Ratio ?? {}).map((m) => [m, Object.fromEntries((['all', ...LAYER_TYPES] as const).map((t) => [t, stat(gptPairs.map((p) => p.l2Ratio[m]![t]))]))]),
@@ -159,21 +185,4 @@ export function summarise(pairs: PairResult[], merges: { models: number; sweeps:
         : {},
   };
 
-  return {
-    endpoints: { testAcc: stat(pairs.flatMap((p) => p.endpoints.testAcc)), testLoss: stat(pairs.flatMap((p) => p.endpoints.testLoss)) },
-    barrier,
-    l2Ratio,
-    svMaxAbsDiff: stat(pairs.map((p) => p.svMaxAbsDiff)),
-    R,
-    RPerLayer,
-    RWmSearchStd,
-    agreement: { amWm: stat(pairs.map((p) => p.agreement.amWm)), steWm: stat(pairs.map((p) => p.agreement.steWm)) },
-    ste,
-    threeModel: three,
-    mergeMany: merges.map((m) => ({ models: m.models, sweeps: m.sweeps, mergedTestAcc: stat([m.merged.acc]), naiveMeanTestAcc: stat([m.naiveMean.acc]), endpointsMeanTestAcc: stat([m.endpointsMeanAcc]) })),
-    gpt,
-    verdicts,
-  };
 }
-
-export type WmSummary = ReturnType<typeof summarise>;
