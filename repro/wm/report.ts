@@ -63,7 +63,8 @@ export function writeWmReport({ preset, cfg, metrics: m }: { preset: string; cfg
   o.push(
     markdownTable(
       ['claim', 'measured: mean diff [95% CI]', 'paper', 'rule', 'verdict'],
-      m.verdicts.map((v: Verdict, i) => [v.claim, interval(v.value), PAPER[i] ?? '', v.rule, verdictWord(v.held)]),
+      // a '|' inside a cell (|x| in a rule) would split the markdown table's column
+      m.verdicts.map((v: Verdict, i) => [v.claim, interval(v.value), PAPER[i] ?? '', v.rule, verdictWord(v.held)].map((c) => c.replaceAll('|', '\\|'))),
     ),
     '',
   );
