@@ -12,6 +12,7 @@ import type { ValPoint } from './train.ts';
 
 export type WmReportMetrics = WmSummary & {
   wallSeconds: number;
+  resumedPhases: number;
   pairs: number;
   dataset: { name: string; train: number; test: number; curveTrainExamples: number };
   gpt: WmSummary['gpt'] & { pairs: number; training: { seed: number; seconds: number; curve: ValPoint[]; bestStep: number; stoppedEarly: boolean }[] };
@@ -55,7 +56,7 @@ export function writeWmReport({ preset, cfg, metrics: m }: { preset: string; cfg
     `Ito, Yamada & Kumagai (ICLR 2025) at small scale: ${m.pairs} independent MLP pairs ${cfg.mlp.widths.join('-')} on ${m.dataset.name} ` +
       `(${m.dataset.train} train / ${m.dataset.test} test), ${cfg.searches} WM searches per pair for R, STE as STE-MM runs it ` +
       `(Adam ${cfg.ste.lr}, batch ${cfg.ste.batchSize}, ${cfg.ste.epochs} epoch(s) over the training split), ${m.gpt.pairs} GPT pair(s). ` +
-      `Wall time ${(m.wallSeconds / 60).toFixed(1)} min.` + (m.pairs < 3 ? ` **Only ${m.pairs} pair(s): intervals are wide or absent.**` : ''),
+      `Wall time ${(m.wallSeconds / 60).toFixed(1)} min${m.resumedPhases > 0 ? ` (this invocation only: ${m.resumedPhases} phases were resumed from an earlier run)` : ''}.` + (m.pairs < 3 ? ` **Only ${m.pairs} pair(s): intervals are wide or absent.**` : ''),
     '',
   );
   o.push('## Verdicts', '');
