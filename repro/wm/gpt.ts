@@ -2,7 +2,7 @@
  * The transformer part: character GPTs trained until validation loss stops improving, matched
  * in pairs by WM with whole-head permutations, with the residual stream left alone ('identity')
  * or permuted by one shared permutation ('shared'). Barrier, and L2 and R by layer type.
- * (Permutations inside a head are not in gpt-spec.ts yet; the report says so.)
+ * With the shared residual, a second stage also permutes inside each head (matchWithinHeads).
  */
 import { GPT } from '@tsgrad/nn';
 import {
@@ -13,6 +13,7 @@ import {
   interpolate,
   l2Distance,
   layerSVDs,
+  matchWithinHeads,
   linspace01,
   randomPermutation,
   weightMatching,
@@ -38,7 +39,7 @@ export function layerType(key: string): LayerType {
 
 export interface GptPairResult {
   endpoints: { valLoss: number[]; valAcc: number[] };
-  curves: Record<'naive' | `wm_${(typeof RESIDUALS)[number]}`, InterpolationCurve>;
+  curves: Record<'naive' | `wm_${(typeof RESIDUALS)[number]}` | 'wm_shared_inhead', InterpolationCurve>;
   /** L2(a, pi(b)) / L2(a, b) per residual mode and layer type ('all' too); random permutation alongside. */
   l2Ratio: Record<string, Record<LayerType | 'all', number>>;
   /** R(cross) per method ('naive', 'wm_identity', 'wm_shared') and layer type, per gamma. */
@@ -107,6 +108,16 @@ export function analyseGptPair(cfg: GptTrainConfig, data: CharData, sdA: StateDi
     l2Ratio[`wm_${residual}`] = l2ByType(permuted);
     l2Ratio[`random_${residual}`] = l2ByType(applyPermutation(spec, randomPermutation(spec, sdB, 77 + pair), sdB));
     R[`wm_${residual}`] = rByType(alignmentR(spec, svdA, svdB, res.perm, GAMMAS));
+    if (residual !== 'shared') continue;
+    // second stage: permutations inside each head (q/k rows; v rows with out_proj columns)
+    const inHead = matchWithinHeads(sdA, permuted, cfg.nHeads).params;
+    net.loadStateDict(sdB);
+    assertInvariance(net, inHead, probe, { what: 'GPT WM + within-head permutation' });
+    net.loadStateDict(sdA);
+    curves.wm_shared_inhead = interp(sdA, inHead, `gpt pair ${pair} wm shared + in-head`);
+    l2Ratio.wm_shared_inhead = l2ByType(inHead);
+    // pi(B)'s SVD directly (the in-head stage is not a spec permutation), compared unpermuted
+    R.wm_shared_inhead = rByType(alignmentR(specAny, svdA, layerSVDs(inHead, keys), null, GAMMAS));
   }
   return {
     endpoints: { valLoss: [curves.naive.testLoss[0]!, curves.naive.testLoss.at(-1)!], valAcc: [curves.naive.testAcc[0]!, curves.naive.testAcc.at(-1)!] },

@@ -140,7 +140,7 @@ export function writeWmReport({ preset, cfg, metrics: m }: { preset: string; cfg
   o.push(
     markdownTable(
       ['WM residual', ...LAYER_TYPES.map((t) => `L2 ratio ${t}`), ...LAYER_TYPES.map((t) => `R(0.3) ${t}`)],
-      ['identity', 'shared'].map((r) => [
+      ['identity', 'shared', 'shared_inhead'].map((r) => [
         r,
         ...LAYER_TYPES.map((t) => s(m.gpt.l2Ratio[`wm_${r}`]![t]!)),
         ...LAYER_TYPES.map((t) => s(m.gpt.R[`wm_${r}`]![t]!['0.3']!)),
@@ -158,7 +158,7 @@ export function writeWmReport({ preset, cfg, metrics: m }: { preset: string; cfg
     '- The three-model test uses triplet (a, b, c) = models (2p, 2p + 1, 2p + 2 mod n): triplets share one model with the next pair, so they are not fully independent.',
     '- STE convergence is judged from its trace above; with few epochs (quick) no convergence claim is made.',
     `- Data: ${m.dataset.name}; the official 60k/10k split and the CNN part (VGG11 / ResNet20, issue item 7) wait for the convolution branch (\`cnn: null\`).`,
-    '- GPT: permutations inside a head are not implemented (whole heads only).',
+    '- GPT: `shared_inhead` adds, after whole-head WM with the shared residual, one exact LAP per head for the q/k rows and one for the v rows with out_proj columns (a single pass, not alternated with the head and residual permutations).',
     '- `--seeds N` runs floor(N / 2) pairs. Preset times on the 2-core machine: quick about 1 min (measured), standard about 20 min (extrapolated from per-step timings and one completed pair; see packages/wm/README.md).',
   );
   return o.join('\n') + '\n';

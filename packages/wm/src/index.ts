@@ -69,3 +69,4 @@ export {
 } from './activation-matching.ts';
 export { steMatching, type SteOptions, type SteResult } from './ste.ts';
 export { mergeMany, type MergeManyOptions, type MergeManyResult } from './merge-many.ts';
+export { matchWithinHeads, applyWithinHeads, type WithinHeadPerms } from './gpt-within-heads.ts';
