@@ -125,5 +125,3 @@ export async function run(opts: RunOptions): Promise<string> {
   log(`done in ${wallSeconds.toFixed(0)} s`);
   return writeReport(opts.outDir, writeWmReport({ preset: opts.preset, cfg, metrics }));
 }
-
-export type WmMetricsOut = Parameters<typeof writeWmReport>[0]['metrics'];
