@@ -24,8 +24,8 @@ export const EXPERIMENTS: Record<string, ExperimentEntry> = {
     load: () => import('./eva/main.ts'),
   },
   wm: {
-    description: 'weight matching, AM, STE, MergeMany and the LMC / singular-vector analysis of Ito et al. (MNIST MLPs, two GPTs)',
-    presets: ['quick', 'full'],
+    description: 'weight matching, AM, STE, MergeMany and the LMC / singular-vector analysis of Ito et al. (independent MNIST MLP pairs with paired 95% intervals, GPT pairs trained to early stopping)',
+    presets: ['quick', 'standard', 'full'],
     load: () => import('./wm/main.ts'),
   },
 };

@@ -5,7 +5,7 @@
 import { Tensor } from '@tsgrad/autograd';
 import { Adam, CharTokenizer, crossEntropy, DataLoader, GPT, loadCorpus, MLP, TensorDataset } from '@tsgrad/nn';
 import { NDArray, Rng } from '@tsgrad/tensor';
-import type { ArrayBatch as Batch } from '@tsgrad/wm';
+import { evaluate, type ArrayBatch as Batch } from '@tsgrad/wm';
 import { Progress } from '../lib/progress.ts';
 
 export interface MlpTrainConfig {
@@ -58,7 +58,12 @@ export interface GptTrainConfig {
   nLayers: number;
   contextLength: number;
   batchSize: number;
-  steps: number;
+  /** Upper bound on Adam steps; training stops earlier when validation loss stops improving. */
+  maxSteps: number;
+  /** Steps between validation evaluations. */
+  evalEvery: number;
+  /** Evaluations without a new best validation loss before stopping (the best weights are kept). */
+  patience: number;
   lr: number;
   /** Windows used for each evaluation set. */
   evalWindows: number;
@@ -100,8 +105,19 @@ export function windowBatches(tokens: Int32Array, contextLength: number, windows
   return out;
 }
 
-/** A GPT trained with Adam on random windows of `data.train` (init and window order from `seed`). */
-export function trainGpt(seed: number, cfg: GptTrainConfig, data: CharData, label: string): { model: GPT; seconds: number; finalLoss: number } {
+/** One point of a GPT's validation curve. */
+export interface ValPoint {
+  step: number;
+  trainLoss: number;
+  valLoss: number;
+}
+
+/**
+ * A GPT trained with Adam on random windows of `data.train` (init and window order from `seed`)
+ * until the validation loss has not improved for `patience` evaluations (or `maxSteps`); the
+ * weights of the best evaluation are returned, with the whole curve.
+ */
+export function trainGpt(seed: number, cfg: GptTrainConfig, data: CharData, label: string): { model: GPT; seconds: number; curve: ValPoint[]; bestStep: number; stoppedEarly: boolean } {
   const model = new GPT({
     vocabSize: data.tokenizer.vocabSize,
     contextLength: cfg.contextLength,
@@ -113,10 +129,15 @@ export function trainGpt(seed: number, cfg: GptTrainConfig, data: CharData, labe
   const opt = new Adam(model.parameters(), { lr: cfg.lr });
   const rng = new Rng(1000 + seed);
   const n = data.train.length - cfg.contextLength - 1;
-  const progress = new Progress(cfg.steps, { label, itemsPerStep: cfg.batchSize * cfg.contextLength, itemName: 'tok' });
+  const val = windowBatches(data.val, cfg.contextLength, cfg.evalWindows, 32);
+  const progress = new Progress(cfg.maxSteps, { label, itemsPerStep: cfg.batchSize * cfg.contextLength, itemName: 'tok' });
   const t0 = Date.now();
-  let finalLoss = NaN;
-  for (let step = 1; step <= cfg.steps; step++) {
+  const curve: ValPoint[] = [];
+  let best = { loss: Infinity, step: 0, weights: model.stateDict({ clone: true }) };
+  let sinceBest = 0;
+  let recent = 0;
+  let stoppedEarly = false;
+  for (let step = 1; step <= cfg.maxSteps; step++) {
     const x = new Int32Array(cfg.batchSize * cfg.contextLength);
     const y = new Int32Array(cfg.batchSize * cfg.contextLength);
     for (let b = 0; b < cfg.batchSize; b++) {
@@ -130,9 +151,21 @@ export function trainGpt(seed: number, cfg: GptTrainConfig, data: CharData, labe
     loss.backward();
     opt.step();
     opt.zeroGrad();
-    finalLoss = loss.item();
-    progress.update(step, { loss: finalLoss });
+    recent += loss.item();
+    progress.update(step, { loss: loss.item(), best: best.loss });
+    if (step % cfg.evalEvery !== 0 && step !== cfg.maxSteps) continue;
+    const valLoss = evaluate(model, val).loss;
+    curve.push({ step, trainLoss: recent / (step - (curve.at(-1)?.step ?? 0)), valLoss });
+    recent = 0;
+    if (valLoss < best.loss) {
+      best = { loss: valLoss, step, weights: model.stateDict({ clone: true }) };
+      sinceBest = 0;
+    } else if (++sinceBest >= cfg.patience) {
+      stoppedEarly = true;
+      break;
+    }
   }
   progress.stop();
-  return { model, seconds: (Date.now() - t0) / 1000, finalLoss };
+  model.loadStateDict(best.weights);
+  return { model, seconds: (Date.now() - t0) / 1000, curve, bestStep: best.step, stoppedEarly };
 }

@@ -40,6 +40,7 @@ export {
   weightMatrixKeys,
   type LayerSVD,
   type AlignmentResult,
+  type AlignmentVariant,
 } from './spectrum.ts';
 export { barriers, linspace01, type Barriers } from './barrier.ts';
 export { gptPermutationSpec, type GptSpecOptions } from './gpt-spec.ts';
@@ -81,3 +82,4 @@ export {
 } from './activation-matching.ts';
 export { steMatching, type SteOptions, type SteResult } from './ste.ts';
 export { mergeMany, type MergeManyOptions, type MergeManyResult } from './merge-many.ts';
+export { matchWithinHeads, applyWithinHeads, type WithinHeadPerms } from './gpt-within-heads.ts';

@@ -16,6 +16,11 @@
  * included. Then R = 1 when pi(B) = A (each diagonal term is 1, the off-diagonal ones 0), R is near
  * 0 for unrelated random matrices, and each term is unchanged by flipping the sign of a singular
  * pair (u_j, v_j) together.
+ *
+ * Per layer the sum equals <U_S^A^T P U_S^B, V_S^A^T P' V_S^B>_F, and both factors are n_l x n_l
+ * blocks of orthogonal matrices (Frobenius norm^2 <= n_l), so by Cauchy-Schwarz |R| <= 1 per layer
+ * and overall. The `variant: 'diagonal'` alternative keeps only the i = j terms (the reading in
+ * which R counts "pairs aligned with their own partner"); it obeys the same bounds.
  */
 import type { StateDict } from '@tsgrad/nn';
 import { matmul, NDArray, svd } from '@tsgrad/tensor';
@@ -93,6 +98,9 @@ export function maxAbsSpectrumDiff(a: Record<string, Float64Array>, b: Record<st
   return m;
 }
 
+/** Which singular-vector pairs R sums: all (i, j) (the paper's cross terms) or only i = j. */
+export type AlignmentVariant = 'cross' | 'diagonal';
+
 export interface AlignmentResult {
   gammas: number[];
   /** R(gamma) over all layers, one value per gamma. */
@@ -111,6 +119,7 @@ export interface AlignmentResult {
  * const keys = weightMatrixKeys(spec, sdA);
  * const r = alignmentR(spec, layerSVDs(sdA, keys), layerSVDs(sdB, keys), wm.perm, [0, 0.3, 0.5, 0.7]);
  * r.overall; // one R per gamma
+ * alignmentR(spec, svdsA, svdsB, wm.perm, [0.3], { variant: 'diagonal' }); // i = j terms only
  */
 export function alignmentR(
   spec: PermutationSpec,
@@ -118,7 +127,10 @@ export function alignmentR(
   svdB: Record<string, LayerSVD>,
   perm: Permutation | null,
   gammas: readonly number[],
+  opts: { variant?: AlignmentVariant } = {},
 ): AlignmentResult {
+  const variant = opts.variant ?? 'cross';
+  if (variant !== 'cross' && variant !== 'diagonal') throw new Error(`alignmentR: variant must be 'cross' or 'diagonal', got '${String(variant)}'`);
   const num = gammas.map(() => 0);
   const den = gammas.map(() => 0);
   const perLayer: Record<string, number[]> = {};
@@ -158,7 +170,8 @@ export function alignmentR(
       let nl = 0;
       while (nl < k && a.s[nl]! >= g * maxA && b.s[nl]! >= g * maxB) nl++;
       let s = 0;
-      for (let i = 0; i < nl; i++) for (let j = 0; j < nl; j++) s += mu[i * k + j]! * mv[i * k + j]!;
+      if (variant === 'diagonal') for (let i = 0; i < nl; i++) s += mu[i * k + i]! * mv[i * k + i]!;
+      else for (let i = 0; i < nl; i++) for (let j = 0; j < nl; j++) s += mu[i * k + j]! * mv[i * k + j]!;
       num[gi] += s;
       den[gi] += nl;
       perLayer[key]!.push(nl > 0 ? s / nl : 0);

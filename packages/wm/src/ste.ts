@@ -37,7 +37,8 @@ export interface SteOptions {
   /** Loss of logits against targets (default cross-entropy over the last axis). */
   loss?: (logits: Tensor, target: NDArray) => Tensor;
   /** Called after every step. */
-  onStep?: (info: { step: number; epoch: number; loss: number; bestLoss: number; wmSweeps: number }) => void;
+  /** Called after every step; `perm` is that step's projected permutation (read it, don't keep it: copy). */
+  onStep?: (info: { step: number; epoch: number; loss: number; bestLoss: number; wmSweeps: number; perm: Permutation }) => void;
 }
 
 export interface SteResult {
@@ -126,7 +127,7 @@ export function steMatching(
           opt.step(name, theta[name]!, p.grad.data, 0.5);
         }
         step++;
-        opts.onStep?.({ step, epoch, loss: value, bestLoss, wmSweeps: wm.sweeps });
+        opts.onStep?.({ step, epoch, loss: value, bestLoss, wmSweeps: wm.sweeps, perm });
       }
     }
   } finally {
