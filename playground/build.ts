@@ -27,6 +27,8 @@ export function bundleOptions(): esbuild.BuildOptions {
     outfile: join(distDir, 'main.js'),
     sourcemap: true,
     minify: true,
+    // the gpu backend reads gpu.js's kernel class names (WebGL2Kernel, ...) to tell GL targets apart
+    keepNames: true,
     metafile: true,
     logLevel: 'warning',
     plugins: [nodeBuiltinStubs()],

@@ -103,7 +103,26 @@ async function trainingFlow(page: Page, origin: string): Promise<void> {
   const acc = st.testAcc.at(-1)![1];
   assert.ok(acc > 0.75, `test accuracy after ${st.losses.length} steps: ${acc}`);
   await page.screenshot({ path: join(shots, 'training.png'), fullPage: true });
-  log(`training view: loss ${first.toFixed(3)} -> ${last.toFixed(3)} in ${st.losses.length} steps, test accuracy ${acc.toFixed(3)}, ${st.sps.toFixed(0)} steps/s`);
+  log(`training view (fast CPU): loss ${first.toFixed(3)} -> ${last.toFixed(3)} in ${st.losses.length} steps, test accuracy ${acc.toFixed(3)}, ${st.sps.toFixed(0)} steps/s`);
+
+  // the same model on gpu.js kernels compiled for WebGL (SwiftShader's software GL in headless Chromium)
+  await page.select('#backend', 'gpu');
+  const note = await page.$eval('#backend-note', (el) => el.textContent ?? '');
+  assert.match(note, /^gpu backend ready/, `switching to the gpu.js backend: ${note}`);
+  await page.click('#train-start');
+  await page.waitForFunction(() => (globalThis as any).tsgradPlayground.training.step >= 40, { timeout: 180_000, polling: 250 });
+  await page.click('#train-pause');
+  const gpu = (await page.evaluate(() => {
+    const t = (globalThis as any).tsgradPlayground.training;
+    return { losses: t.losses as number[], sps: t.stepsPerSecond as number, backend: t.backend as string };
+  })) as { losses: number[]; sps: number; backend: string };
+  assert.equal(gpu.backend, 'gpu');
+  const gFirst = mean(gpu.losses.slice(0, 5));
+  const gLast = mean(gpu.losses.slice(-5));
+  assert.ok(gLast < 0.6 * gFirst, `gpu.js training loss should fall: first 5 steps ${gFirst}, last 5 ${gLast}`);
+  await page.screenshot({ path: join(shots, 'training-gpu.png'), fullPage: true });
+  log(`training view (gpu.js WebGL): loss ${gFirst.toFixed(3)} -> ${gLast.toFixed(3)} in ${gpu.losses.length} steps, ${gpu.sps.toFixed(1)} steps/s`);
+  await page.select('#backend', 'fast');
 }
 
 async function lmcFlow(page: Page, origin: string): Promise<void> {
@@ -124,7 +143,7 @@ async function main(): Promise<void> {
   log(`built the playground (main.js ${(bytes / 1024).toFixed(0)} KiB)`);
   const server = await serve(distDir);
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const browser = await puppeteer.launch({ executablePath: browserPath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  const browser = await puppeteer.launch({ executablePath: browserPath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'] });
   const errors: string[] = [];
   try {
     const page = await browser.newPage();

@@ -8,6 +8,7 @@ import { noGrad, Tensor } from '@tsgrad/autograd';
 import { MLP } from '@tsgrad/nn';
 import { applyPermutation, interpolate, l2Distance, lerpStateDicts, linspace01, mlpPermutationSpec, weightMatching, type InterpolationCurve } from '@tsgrad/wm';
 import { fmt, h, nextFrame, sourceLink } from '../dom.ts';
+import { digitFigure } from '../digits.ts';
 import { loadSubset, Trainer } from '../mnist.ts';
 import { linePlot } from '../plot.ts';
 
@@ -105,7 +106,8 @@ export function lmcView(root: HTMLElement): void {
       const imgs = data.test.images.slice(0, 0, 10);
       const pred = noGrad(() => argmax(net.call(new Tensor(imgs)).data, -1).toTyped());
       const labels = data.test.labels.toTyped();
-      predictions.replaceChildren(...Array.from({ length: 10 }, (_, k) => h('figure', { class: pred[k] === labels[k] ? 'right' : 'wrong' }, h('figcaption', {}, `digit ${labels[k]} → ${pred[k]}`))));
+      const px = imgs.toTyped();
+      predictions.replaceChildren(...Array.from({ length: 10 }, (_, k) => digitFigure(px, k, `guess ${pred[k]}`, pred[k] === labels[k])));
     };
     slider.disabled = false;
     slider.addEventListener('input', showLambda);

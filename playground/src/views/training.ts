@@ -2,9 +2,10 @@
  * The training view: an MLP learns MNIST digits in the page. Steps run in short slices
  * between paints, so the plot and the steps-per-second counter stay live.
  */
-import { argmax } from '@tsgrad/tensor';
+import { argmax, getBackend, listBackends, setBackend } from '@tsgrad/tensor';
 import { noGrad, Tensor } from '@tsgrad/autograd';
 import { fmt, h, nextFrame, sourceLink } from '../dom.ts';
+import { digitFigure } from '../digits.ts';
 import { loadSubset, Trainer, type MnistSubset } from '../mnist.ts';
 import { linePlot } from '../plot.ts';
 
@@ -15,6 +16,7 @@ export interface TrainingState {
   testAcc: [number, number][];
   stepsPerSecond: number;
   running: boolean;
+  backend: string;
 }
 
 const EVAL_EVERY = 25;
@@ -23,6 +25,10 @@ export function trainingView(root: HTMLElement): void {
   const hidden = h('select', { id: 'hidden' }, ...[16, 32, 64, 128].map((n) => h('option', { value: n, selected: n === 32 }, String(n))));
   const lr = h('select', { id: 'lr' }, ...[0.03, 0.01, 0.003, 0.001].map((v) => h('option', { value: v, selected: v === 0.003 }, String(v))));
   const batch = h('select', { id: 'batch' }, ...[16, 32, 64, 128].map((n) => h('option', { value: n, selected: n === 64 }, String(n))));
+  // every registered backend (the gpu.js one compiles WebGL kernels on first use)
+  const backendNames: Record<string, string> = { fast: 'fast CPU', gpu: 'gpu.js (WebGL)' };
+  const backend = h('select', { id: 'backend' }, ...listBackends().map((n) => h('option', { value: n, selected: n === getBackend().name }, backendNames[n] ?? n)));
+  const backendNote = h('span', { class: 'hint', id: 'backend-note' });
   const start = h('button', { id: 'train-start' }, 'train');
   const pause = h('button', { id: 'train-pause', disabled: true }, 'pause');
   const reset = h('button', { id: 'train-reset' }, 'reset');
@@ -30,7 +36,7 @@ export function trainingView(root: HTMLElement): void {
   const plots = h('div', { class: 'plots' });
   const samples = h('div', { class: 'samples', id: 'samples' });
 
-  const state: TrainingState = { step: 0, losses: [], testAcc: [], stepsPerSecond: 0, running: false };
+  const state: TrainingState = { step: 0, losses: [], testAcc: [], stepsPerSecond: 0, running: false, backend: getBackend().name };
   (globalThis as { tsgradPlayground?: Record<string, unknown> }).tsgradPlayground ??= {};
   (globalThis as unknown as { tsgradPlayground: Record<string, unknown> }).tsgradPlayground.training = state;
 
@@ -66,18 +72,7 @@ export function trainingView(root: HTMLElement): void {
     const labels = data.test.labels.toTyped();
     const px = imgs.toTyped();
     samples.replaceChildren(
-      ...Array.from({ length: n }, (_, k) => {
-        const canvas = h('canvas', { width: 28, height: 28 });
-        const ctx = canvas.getContext('2d')!;
-        const img = ctx.createImageData(28, 28);
-        for (let p = 0; p < 784; p++) {
-          const v = 255 - Math.round(Number(px[k * 784 + p]) * 255);
-          img.data.set([v, v, v, 255], p * 4);
-        }
-        ctx.putImageData(img, 0, 0);
-        const ok = pred[k] === labels[k];
-        return h('figure', { class: ok ? 'right' : 'wrong' }, canvas, h('figcaption', {}, `guess ${pred[k]}`));
-      }),
+      ...Array.from({ length: n }, (_, k) => digitFigure(px, k, `guess ${pred[k]}`, pred[k] === labels[k])),
     );
   };
 
@@ -121,6 +116,20 @@ export function trainingView(root: HTMLElement): void {
   };
   reset.addEventListener('click', stopAndReset);
   for (const sel of [hidden, lr, batch]) sel.addEventListener('change', stopAndReset);
+  backend.addEventListener('change', () => {
+    const previous = getBackend().name;
+    try {
+      const started = performance.now();
+      setBackend(backend.value);
+      backendNote.textContent = `${getBackend().name} backend ready in ${fmt(performance.now() - started)} ms`;
+    } catch (e) {
+      backendNote.textContent = (e as Error).message;
+      setBackend(previous);
+      backend.value = previous;
+    }
+    state.backend = getBackend().name;
+    stopAndReset();
+  });
 
   root.replaceChildren(
     h('h2', {}, 'Training: an MLP learns handwritten digits'),
@@ -129,10 +138,10 @@ export function trainingView(root: HTMLElement): void {
       { class: 'explain' },
       'Each step takes a batch of 28×28 digits, runs them through the network (784 inputs → hidden ReLU layer → 10 scores), measures the cross-entropy between the scores and the true digit, ',
       'backpropagates, and lets Adam nudge every weight. The loss is what the step minimises; test accuracy is measured on digits the model never trains on. ',
-      'Everything runs in this tab on tsgrad’s CPU backend. Sources: ', sourceLink('packages/nn/src/layers/mlp.ts'), ', ', sourceLink('packages/nn/src/losses.ts'), ', ',
-      sourceLink('packages/nn/src/optim/adam.ts'), ', ', sourceLink('playground/src/mnist.ts'), '.',
+      'Everything runs in this tab, on tsgrad’s fast CPU backend or on gpu.js kernels compiled to WebGL shaders. Sources: ', sourceLink('packages/nn/src/layers/mlp.ts'), ', ', sourceLink('packages/nn/src/losses.ts'), ', ',
+      sourceLink('packages/nn/src/optim/adam.ts'), ', ', sourceLink('packages/tensor/src/backends/registry.ts'), ', ', sourceLink('playground/src/mnist.ts'), '.',
     ),
-    h('div', { class: 'controls' }, h('label', {}, 'hidden units ', hidden), h('label', {}, 'learning rate ', lr), h('label', {}, 'batch ', batch), start, pause, reset),
+    h('div', { class: 'controls' }, h('label', {}, 'hidden units ', hidden), h('label', {}, 'learning rate ', lr), h('label', {}, 'batch ', batch), h('label', {}, 'backend ', backend), start, pause, reset, backendNote),
     stats,
     plots,
     h('p', { class: 'hint' }, 'Test digits and the model’s current guess:'),
