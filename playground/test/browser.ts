@@ -4,7 +4,8 @@
  * its short flow and must produce real outcomes; a screenshot of each lands in results/playground/.
  *
  *   CHROMIUM=/path/to/chrome pnpm test:browser   another browser binary (default /usr/bin/chromium)
- *   pnpm test:browser --skip-lmc                 only the autograd and training views
+ *   pnpm test:browser --skip-lmc                 without the LMC view
+ *   pnpm test:browser --skip-conformance         without the backend test files in the page
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import puppeteer, { type Page } from 'puppeteer-core';
 import { add, div, exp, gradients, mul, pow, sin, tensor } from '@tsgrad/autograd';
 import { allGradients, buildGraph } from '../src/expr.ts';
 import { buildPlayground, distDir, here } from '../build.ts';
+import { KNOWN_GAPS, runConformance } from './conformance.ts';
 
 const shots = join(here, '..', 'results', 'playground');
 const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -155,6 +157,11 @@ async function main(): Promise<void> {
     await trainingFlow(page, origin);
     if (!process.argv.includes('--skip-lmc')) await lmcFlow(page, origin);
     assert.deepEqual(errors, [], 'the page logged errors');
+    if (!process.argv.includes('--skip-conformance')) {
+      const { results, problems } = await runConformance(browser, { root: join(here, '..'), dir: join(distDir, 'conformance'), origin, urlPath: 'conformance' });
+      for (const r of results) log(`in-page ${r.file}: ${r.passed}/${r.total} passed in ${r.seconds.toFixed(1)} s${r.failed.length ? `; known gaps: ${r.failed.map((f) => `"${f}" (${KNOWN_GAPS[f] ?? 'NOT KNOWN'})`).join('; ')}` : ''}`);
+      assert.deepEqual(problems, [], 'backend tests in the page');
+    }
   } finally {
     await browser.close();
     server.close();
