@@ -54,11 +54,11 @@ function nodeGradients(): { value: number; dx: number; dy: number } {
 async function autogradFlow(page: Page, origin: string): Promise<void> {
   await page.goto(`${origin}/#autograd`);
   await page.waitForSelector('#graph svg');
-  await page.$eval('#expr', (el, v) => ((el as HTMLInputElement).value = v), EXPR);
-  await page.$eval('#x', (el, v) => ((el as HTMLInputElement).value = String(v)), X);
-  await page.$eval('#y', (el, v) => ((el as HTMLInputElement).value = String(v)), Y);
+  await page.$eval('#expr', (el, v) => ((el as unknown as { value: string }).value = v), EXPR);
+  await page.$eval('#x', (el, v) => ((el as unknown as { value: string }).value = String(v)), X);
+  await page.$eval('#y', (el, v) => ((el as unknown as { value: string }).value = String(v)), Y);
   await page.$eval('#expr', (el) => el.dispatchEvent(new Event('change')));
-  const steps = Number(await page.$eval('#graph', (el) => (el as HTMLElement).dataset.steps));
+  const steps = Number(await page.$eval('#graph', (el) => el.getAttribute('data-steps')));
   const graph = buildGraph(EXPR, X, Y);
   assert.equal(steps, graph.nodes.filter((n) => n.tensor.requiresGrad).length, 'one backward step per node that needs a gradient');
   // no gradients before the backward pass; after one step the output holds d f / d f = 1
