@@ -35,7 +35,7 @@ assert.ok(acc > 0.9, `test accuracy ${acc}`);
 console.log(`mlp: loss ${a.losses[0].toFixed(3)} -> ${a.losses.at(-1).toFixed(3)}, test accuracy ${acc.toFixed(3)}`);
 
 // 2. EVA-initialised LoRA on both layers, then a few LoRA-only steps
-const b = trainMlp(1, 30);
+const b = trainMlp(1, 3); // barely trained, so LoRA has something to learn
 applyLora(b.model, { targetModules: ['layers.0', 'layers.1'], r: 4, alpha: 4, init: 'eva' });
 const batches = Array.from({ length: 4 }, (_, i) => ({ input: new Tensor(train.images.slice(0, i * 64, (i + 1) * 64)) }));
 const { ranks } = initializeLoraEvaWeights(b.model, { dataLoader: batches });
@@ -50,7 +50,7 @@ for (let step = 0; step < 5; step++) {
   loraOpt.step();
 }
 const after = noGrad(() => crossEntropy(b.model.call(x), train.labels).item());
-assert.ok(Number.isFinite(after) && after <= before, `LoRA fine-tuning should not raise the loss: ${before} -> ${after}`);
+assert.ok(Number.isFinite(after) && after < 0.9 * before, `LoRA fine-tuning should lower the loss: ${before} -> ${after}`);
 console.log(`eva lora: ranks ${JSON.stringify(Object.fromEntries(ranks))}, loss ${before.toFixed(4)} -> ${after.toFixed(4)}`);
 
 // 3. weight matching brings a second model closer to the first
