@@ -8,9 +8,11 @@ import * as esbuild from 'esbuild';
 import { buildPlayground, bundleOptions, distDir, stubReport, writeStatic } from './build.ts';
 
 const args = process.argv.slice(2);
-const command = args.find((a) => !a.startsWith('--')) ?? 'serve';
 const portArg = args.indexOf('--port');
 const port = portArg >= 0 ? Number(args[portArg + 1]) : 8080;
+if (portArg >= 0 && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error(`playground: --port needs a port number, got '${args[portArg + 1]}'`);
+// the command is the first word that is neither a flag nor the port's value
+const command = args.find((a, i) => !a.startsWith('--') && !(portArg >= 0 && i === portArg + 1)) ?? 'serve';
 
 if (command === 'build') {
   const bytes = await buildPlayground();
