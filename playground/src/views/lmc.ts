@@ -6,7 +6,7 @@
 import { argmax } from '@tsgrad/tensor';
 import { noGrad, Tensor } from '@tsgrad/autograd';
 import { MLP } from '@tsgrad/nn';
-import { applyPermutation, interpolate, l2Distance, lerpStateDicts, linspace01, mlpPermutationSpec, weightMatching, type InterpolationCurve } from '@tsgrad/wm';
+import { activationMatching, applyPermutation, interpolate, mlpFeatureSources, l2Distance, lerpStateDicts, linspace01, mlpPermutationSpec, weightMatching, type InterpolationCurve } from '@tsgrad/wm';
 import { fmt, h, nextFrame, sourceLink } from '../dom.ts';
 import { digitFigure } from '../digits.ts';
 import { loadSubset, Trainer } from '../mnist.ts';
@@ -17,6 +17,7 @@ export interface LmcState {
   phase: 'idle' | 'training' | 'matching' | 'interpolating' | 'done';
   naiveBarrier?: number;
   matchedBarrier?: number;
+  amBarrier?: number;
   distanceRatio?: number;
 }
 
@@ -57,6 +58,8 @@ export function lmcView(root: HTMLElement): void {
     const { perm, sweeps } = weightMatching(spec, sdA, sdB, { seed: 0 });
     const matched = applyPermutation(spec, perm, sdB);
     state.distanceRatio = l2Distance(sdA, matched) / l2Distance(sdA, sdB);
+    // activation matching: the same search, but on how alike the units' outputs are on the training digits
+    const am = applyPermutation(spec, activationMatching(spec, a, b, [{ input: new Tensor(data.train.images) }], { features: mlpFeatureSources(spec) }).perm, sdB);
 
     state.phase = 'interpolating';
     progress.textContent = 'evaluating the two straight lines…';
@@ -67,8 +70,10 @@ export function lmcView(root: HTMLElement): void {
     const net = new MLP([784, ...HIDDEN, 10], { seed: 9 });
     const naive = interpolate(sdA, sdB, lambdas, { train, test, net });
     const wm = interpolate(sdA, matched, lambdas, { train, test, net });
+    const amCurve = interpolate(sdA, am, lambdas, { train, test, net });
     state.naiveBarrier = naive.barrier.loss.test.maxMinusMean;
     state.matchedBarrier = wm.barrier.loss.test.maxMinusMean;
+    state.amBarrier = amCurve.barrier.loss.test.maxMinusMean;
 
     const curve = (c: InterpolationCurve, key: 'testLoss' | 'testAcc') => c.lambdas.map((l, i) => [l, c[key][i]!] as [number, number]);
     plots.replaceChildren(
@@ -76,6 +81,7 @@ export function lmcView(root: HTMLElement): void {
         [
           { name: 'naive', color: '#d9534f', points: curve(naive, 'testLoss') },
           { name: 'weight matching', color: '#2a7ab9', points: curve(wm, 'testLoss') },
+          { name: 'activation matching', color: '#3a9a4a', points: curve(amCurve, 'testLoss'), dashed: true },
         ],
         { title: 'test loss along (1 − λ)·A + λ·B', xLabel: 'λ', yMin: 0 },
       ),
@@ -83,6 +89,7 @@ export function lmcView(root: HTMLElement): void {
         [
           { name: 'naive', color: '#d9534f', points: curve(naive, 'testAcc') },
           { name: 'weight matching', color: '#2a7ab9', points: curve(wm, 'testAcc') },
+          { name: 'activation matching', color: '#3a9a4a', points: curve(amCurve, 'testAcc'), dashed: true },
         ],
         { title: 'test accuracy', xLabel: 'λ', yMin: 0, yMax: 1 },
       ),
@@ -94,6 +101,7 @@ export function lmcView(root: HTMLElement): void {
         h('tr', {}, h('th', {}, ''), h('th', {}, 'loss barrier (test)'), h('th', {}, 'accuracy at λ = 0.5'), h('th', {}, 'L2 distance to A')),
         h('tr', {}, h('th', {}, 'naive'), h('td', {}, fmt(state.naiveBarrier)), h('td', {}, fmt(naive.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, sdB)))),
         h('tr', {}, h('th', {}, 'weight matching'), h('td', {}, fmt(state.matchedBarrier)), h('td', {}, fmt(wm.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, matched)))),
+        h('tr', {}, h('th', {}, 'activation matching'), h('td', {}, fmt(state.amBarrier)), h('td', {}, fmt(amCurve.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, am)))),
       ),
     );
     progress.textContent = `done: A and B reach test accuracy ${fmt(naive.testAcc[0]!)} and ${fmt(naive.testAcc[10]!)}; weight matching took ${sweeps} sweeps.`;
@@ -123,8 +131,8 @@ export function lmcView(root: HTMLElement): void {
       { class: 'explain' },
       'Train the same network twice from different random seeds and both learn the task, but averaging their weights usually gives a broken model: the loss rises in the middle of the straight line between them (a barrier). ',
       'Part of the reason is symmetry: shuffling the hidden units of a layer (and the matching rows and columns around it) leaves the function unchanged. ',
-      'Weight matching searches for the shuffle of B that makes its weights closest to A’s, layer by layer, each step a linear assignment problem; after it, the straight line from A to the shuffled B often stays low. ',
-      'Sources: ', sourceLink('packages/wm/src/weight-matching.ts'), ', ', sourceLink('packages/wm/src/lap.ts'), ', ', sourceLink('packages/wm/src/interpolate.ts'), ', ', sourceLink('playground/src/views/lmc.ts'), '.',
+      'Weight matching searches for the shuffle of B that makes its weights closest to A’s, layer by layer, each step a linear assignment problem; activation matching instead pairs units whose outputs agree on the training digits. After either, the straight line from A to the shuffled B often stays low. ',
+      'Sources: ', sourceLink('packages/wm/src/weight-matching.ts'), ', ', sourceLink('packages/wm/src/activation-matching.ts'), ', ', sourceLink('packages/wm/src/lap.ts'), ', ', sourceLink('packages/wm/src/interpolate.ts'), ', ', sourceLink('playground/src/views/lmc.ts'), '.',
     ),
     h('div', { class: 'controls' }, run),
     progress,
