@@ -131,12 +131,13 @@ async function lmcFlow(page: Page, origin: string): Promise<void> {
   await page.goto(`${origin}/#lmc`);
   await page.click('#lmc-run');
   await page.waitForSelector('#lmc-progress[data-done="true"]', { timeout: 300_000 });
-  const st = (await page.evaluate(() => ({ ...(globalThis as any).tsgradPlayground.lmc }))) as { naiveBarrier: number; matchedBarrier: number; amBarrier: number; distanceRatio: number };
+  const st = (await page.evaluate(() => ({ ...(globalThis as any).tsgradPlayground.lmc }))) as { naiveBarrier: number; matchedBarrier: number; amBarrier: number; distanceRatio: number; alignment: { naive: number; matched: number } };
   assert.ok(st.matchedBarrier < st.naiveBarrier, `matched barrier ${st.matchedBarrier} should be below naive ${st.naiveBarrier}`);
   assert.ok(st.amBarrier < st.naiveBarrier, `activation-matched barrier ${st.amBarrier} should be below naive ${st.naiveBarrier}`);
+  assert.ok(st.alignment.matched > st.alignment.naive, `weight matching should align singular vectors: R(0.5) ${st.alignment.naive} -> ${st.alignment.matched}`);
   assert.ok(st.distanceRatio < 1, `weight matching should bring B closer to A: ratio ${st.distanceRatio}`);
   await page.screenshot({ path: join(shots, 'lmc.png'), fullPage: true });
-  log(`lmc view: test loss barrier naive ${st.naiveBarrier.toFixed(3)}, weight matching ${st.matchedBarrier.toFixed(3)}, activation matching ${st.amBarrier.toFixed(3)}; WM L2 ratio ${st.distanceRatio.toFixed(3)}`);
+  log(`lmc view: test loss barrier naive ${st.naiveBarrier.toFixed(3)}, weight matching ${st.matchedBarrier.toFixed(3)}, activation matching ${st.amBarrier.toFixed(3)}; WM L2 ratio ${st.distanceRatio.toFixed(3)}, R(0.5) ${st.alignment.naive.toFixed(3)} -> ${st.alignment.matched.toFixed(3)}`);
 }
 
 async function main(): Promise<void> {

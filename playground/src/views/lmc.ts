@@ -6,7 +6,7 @@
 import { argmax } from '@tsgrad/tensor';
 import { noGrad, Tensor } from '@tsgrad/autograd';
 import { MLP } from '@tsgrad/nn';
-import { activationMatching, applyPermutation, interpolate, mlpFeatureSources, l2Distance, lerpStateDicts, linspace01, mlpPermutationSpec, weightMatching, type InterpolationCurve } from '@tsgrad/wm';
+import { activationMatching, alignmentR, applyPermutation, layerSVDs, weightMatrixKeys, interpolate, mlpFeatureSources, l2Distance, lerpStateDicts, linspace01, mlpPermutationSpec, weightMatching, type InterpolationCurve } from '@tsgrad/wm';
 import { fmt, h, nextFrame, sourceLink } from '../dom.ts';
 import { digitFigure } from '../digits.ts';
 import { loadSubset, Trainer } from '../mnist.ts';
@@ -19,6 +19,8 @@ export interface LmcState {
   matchedBarrier?: number;
   amBarrier?: number;
   distanceRatio?: number;
+  /** Singular-vector alignment R(0.5) over all layers: without a permutation, and after WM. */
+  alignment?: { naive: number; matched: number };
 }
 
 const HIDDEN = [128, 128];
@@ -75,6 +77,15 @@ export function lmcView(root: HTMLElement): void {
     state.matchedBarrier = wm.barrier.loss.test.maxMinusMean;
     state.amBarrier = amCurve.barrier.loss.test.maxMinusMean;
 
+    // singular-vector alignment (Ito et al.): do B's top singular directions line up with A's?
+    progress.textContent = 'singular value decompositions of every weight matrix…';
+    await nextFrame();
+    const keys = weightMatrixKeys(spec, sdA);
+    const [svdA, svdB] = [layerSVDs(sdA, keys), layerSVDs(sdB, keys)];
+    const rNaive = alignmentR(spec, svdA, svdB, null, [0.5]);
+    const rWm = alignmentR(spec, svdA, svdB, perm, [0.5]);
+    state.alignment = { naive: rNaive.overall[0]!, matched: rWm.overall[0]! };
+
     const curve = (c: InterpolationCurve, key: 'testLoss' | 'testAcc') => c.lambdas.map((l, i) => [l, c[key][i]!] as [number, number]);
     plots.replaceChildren(
       linePlot(
@@ -102,6 +113,16 @@ export function lmcView(root: HTMLElement): void {
         h('tr', {}, h('th', {}, 'naive'), h('td', {}, fmt(state.naiveBarrier)), h('td', {}, fmt(naive.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, sdB)))),
         h('tr', {}, h('th', {}, 'weight matching'), h('td', {}, fmt(state.matchedBarrier)), h('td', {}, fmt(wm.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, matched)))),
         h('tr', {}, h('th', {}, 'activation matching'), h('td', {}, fmt(state.amBarrier)), h('td', {}, fmt(amCurve.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, am)))),
+      ),
+    );
+    numbers.append(
+      h('p', { class: 'hint' }, 'Singular-vector alignment R(γ = 0.5) per weight matrix (Ito et al., ICLR 2025; higher: B’s dominant singular vectors line up with A’s). Source: ', sourceLink('packages/wm/src/spectrum.ts'), '.'),
+      h(
+        'table',
+        { class: 'numbers', id: 'lmc-alignment' },
+        h('tr', {}, h('th', {}, ''), ...keys.map((k) => h('th', {}, k)), h('th', {}, 'all layers')),
+        h('tr', {}, h('th', {}, 'naive'), ...keys.map((k) => h('td', {}, fmt(rNaive.perLayer[k]![0]!))), h('td', {}, fmt(state.alignment.naive))),
+        h('tr', {}, h('th', {}, 'weight matching'), ...keys.map((k) => h('td', {}, fmt(rWm.perLayer[k]![0]!))), h('td', {}, fmt(state.alignment.matched))),
       ),
     );
     progress.textContent = `done: A and B reach test accuracy ${fmt(naive.testAcc[0]!)} and ${fmt(naive.testAcc[10]!)}; weight matching took ${sweeps} sweeps.`;
