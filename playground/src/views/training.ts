@@ -2,13 +2,18 @@
  * The training view: an MLP learns MNIST digits in the page. Steps run in short slices
  * between paints, so the plot and the steps-per-second counter stay live.
  */
-import { argmax, getBackend, listBackends, setBackend } from '@tsgrad/tensor';
-import '@tsgrad/tensor/gpu'; // registers the gpu.js backend for the backend switch
+import { argmax, getBackend, listBackends, registerBackend, setBackend } from '@tsgrad/tensor';
+import { createGpuBackend, type GpuBackendOptions } from '@tsgrad/tensor/gpu';
+import { GPU } from 'gpu.js';
 import { noGrad, Tensor } from '@tsgrad/autograd';
 import { fmt, h, nextFrame, sourceLink } from '../dom.ts';
 import { digitFigure } from '../digits.ts';
 import { loadSubset, Trainer, type MnistSubset } from '../mnist.ts';
 import { linePlot } from '../plot.ts';
+
+// In a page the gpu backend gets gpu.js's GPU class handed in (the Node entry loads the
+// installed package with require, which a browser bundle cannot do).
+registerBackend('gpu', () => createGpuBackend({ gpujs: GPU as unknown as NonNullable<GpuBackendOptions['gpujs']> }));
 
 /** What the browser test reads (window.tsgradPlayground.training). */
 export interface TrainingState {
