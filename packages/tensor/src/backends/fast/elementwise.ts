@@ -8,7 +8,8 @@ import type { BinaryOp, UnaryOp } from '../../backend.ts';
 import { allocate, type DType, type TypedArray } from '../../dtype.ts';
 import { NDArray } from '../../ndarray.ts';
 import { stridedRows } from '../../strided.ts';
-import { erf, geluErf, geluErfGrad, geluTanh, geluTanhGrad, sigmoid } from '../../special.ts';
+import { geluErfGrad, geluTanh, geluTanhGrad } from '../../special.ts';
+import { BINARY, UNARY } from '../reference/index.ts';
 
 /** True when every element of `x` is the same storage element (a broadcast scalar). */
 function isBroadcastScalar(x: NDArray): boolean {
@@ -16,55 +17,8 @@ function isBroadcastScalar(x: NDArray): boolean {
   return true;
 }
 
-const UNARY: Record<UnaryOp, (x: number) => number> = {
-  neg: (x) => -x,
-  abs: Math.abs,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
-  exp: Math.exp,
-  log: Math.log,
-  log1p: Math.log1p,
-  expm1: Math.expm1,
-  sqrt: Math.sqrt,
-  rsqrt: (x) => 1 / Math.sqrt(x),
-  reciprocal: (x) => 1 / x,
-  square: (x) => x * x,
-  tanh: Math.tanh,
-  sigmoid,
-  relu: (x) => (x <= 0 ? 0 : x), // NaN propagates, as in maximum(x, 0)
-  gelu: geluTanh,
-  geluErf,
-  erf,
-  sin: Math.sin,
-  cos: Math.cos,
-  floor: Math.floor,
-  ceil: Math.ceil,
-  round: (x) => {
-    // round half to even, like torch.round / numpy.round
-    const r = Math.round(x);
-    return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-  },
-  logicalNot: (x) => (x ? 0 : 1),
-  isnan: (x) => (Number.isNaN(x) ? 1 : 0),
-  isfinite: (x) => (Number.isFinite(x) ? 1 : 0),
-};
-
-const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  pow: Math.pow,
-  maximum: (a, b) => (a > b || Number.isNaN(a) ? a : b),
-  minimum: (a, b) => (a < b || Number.isNaN(a) ? a : b),
-  eq: (a, b) => (a === b ? 1 : 0),
-  ne: (a, b) => (a !== b ? 1 : 0),
-  lt: (a, b) => (a < b ? 1 : 0),
-  le: (a, b) => (a <= b ? 1 : 0),
-  gt: (a, b) => (a > b ? 1 : 0),
-  ge: (a, b) => (a >= b ? 1 : 0),
-  logicalAnd: (a, b) => (a && b ? 1 : 0),
-  logicalOr: (a, b) => (a || b ? 1 : 0),
-};
+// The per-element semantics are defined once, in the reference backend's tables; this file
+// only adds the specialised loops that keep the hot ops free of a closure call per element.
 
 export function unary(op: UnaryOp, x: NDArray, outDtype: DType): NDArray {
   const out = allocate(outDtype, x.size);

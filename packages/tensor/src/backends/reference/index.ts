@@ -70,7 +70,8 @@ function map(x: NDArray, dtype: DType, f: (v: number) => number): NDArray {
   return new NDArray(out, x.shape, undefined, 0, dtype);
 }
 
-const UNARY: Record<UnaryOp, (x: number) => number> = {
+/** What each unary op computes on one number: the semantics every backend follows (fast reuses this table). */
+export const UNARY: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
   abs: Math.abs,
   sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
@@ -102,7 +103,8 @@ const UNARY: Record<UnaryOp, (x: number) => number> = {
   isfinite: (x) => (Number.isFinite(x) ? 1 : 0),
 };
 
-const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
+/** What each binary op computes on two numbers (fast reuses this table). */
+export const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
