@@ -129,7 +129,7 @@ const result = fit({
   logEvery: 100,
   label: 'cnn',
   metricsFile,
-  loss: ([x, y]) => crossEntropy(model.call(new Tensor(x)), new Tensor(y)),
+  loss: ([x, y]) => crossEntropy(model.call(new Tensor(x!)), new Tensor(y!)),
   evaluate: { every: loader.length, fn: () => ({ test_accuracy: testAccuracy() }) },
 });
 

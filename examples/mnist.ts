@@ -71,7 +71,7 @@ const result = fit({
   logEvery: loader.length,
   label: 'mnist',
   metricsFile,
-  loss: ([x, y]) => crossEntropy(model.call(new Tensor(randomShift(x, 2, augment))), new Tensor(y), { labelSmoothing: 0.1 }),
+  loss: ([x, y]) => crossEntropy(model.call(new Tensor(randomShift(x!, 2, augment))), new Tensor(y!), { labelSmoothing: 0.1 }),
   evaluate: { every: loader.length, fn: () => ({ test_accuracy: testAccuracy() }) },
 });
 

@@ -79,9 +79,9 @@ function naiveConv(x: Float64Array, wt: Float64Array, b: Float64Array | null, g:
   const [sh, sw] = g.opts.stride;
   const [dh, dw] = g.opts.dilation;
   const groups = g.opts.groups;
-  const [pt, pb, pl, pr] = padAmounts(g.opts.padding, kernel, g.opts.dilation);
-  const oh = Math.floor((h + pt + pb - dh * (kernel[0] - 1) - 1) / sh) + 1;
-  const ow = Math.floor((w + pl + pr - dw * (kernel[1] - 1) - 1) / sw) + 1;
+  const [pt, pb, pl, pr] = padAmounts(g.opts.padding, kernel, g.opts.dilation) as [number, number, number, number];
+  const oh = Math.floor((h + pt + pb - dh * (kernel[0]! - 1) - 1) / sh) + 1;
+  const ow = Math.floor((w + pl + pr - dw * (kernel[1]! - 1) - 1) / sw) + 1;
   const cg = c / groups;
   const cog = cout / groups;
   const out = new Float64Array(n * cout * oh * ow);

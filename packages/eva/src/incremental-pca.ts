@@ -149,18 +149,18 @@ export class IncrementalPCA {
     const nPrev = this.nSamplesSeen;
     const nTot = nPrev + b;
     const batchSum = new Float64Array(d);
-    for (let i = 0; i < b; i++) for (let j = 0; j < d; j++) batchSum[j] += data[i * d + j]!;
+    for (let i = 0; i < b; i++) for (let j = 0; j < d; j++) batchSum[j]! += data[i * d + j]!;
     const batchMean = batchSum.map((s) => s / b);
     const newUnnormVar = new Float64Array(d);
     const corr = new Float64Array(d);
     for (let i = 0; i < b; i++) {
       for (let j = 0; j < d; j++) {
         const t = data[i * d + j]! - batchMean[j]!;
-        corr[j] += t;
-        newUnnormVar[j] += t * t;
+        corr[j]! += t;
+        newUnnormVar[j]! += t * t;
       }
     }
-    for (let j = 0; j < d; j++) newUnnormVar[j] -= (corr[j]! * corr[j]!) / b;
+    for (let j = 0; j < d; j++) newUnnormVar[j]! -= (corr[j]! * corr[j]!) / b;
     const mean = new Float64Array(d);
     const variance = new Float64Array(d);
     if (nPrev === 0) {

@@ -24,7 +24,7 @@ function lowRankData(rng: Rng, n: number, d: number, rank: number, noise = 0): F
 /** Exact PCA of all rows: centred SVD; returns V^T rows, S and ratios. */
 function exactPca(x: Float64Array, n: number, d: number): { vt: Float64Array; s: Float64Array; ratio: Float64Array } {
   const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x[i * d + j]! / n;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += x[i * d + j]! / n;
   const c = new Float64Array(n * d);
   let total = 0;
   for (let i = 0; i < n; i++) {

@@ -31,7 +31,6 @@ import { Tensor } from '@tsgrad/autograd';
 import * as nd from '@tsgrad/tensor';
 
 /** Any module, whatever its forward signature. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyModule = Module<any, any>;
 
 /** A forward argument as `call` accepts it: where `forward` takes a Tensor, an NDArray too. */

@@ -36,7 +36,7 @@ test('MLP 784-64-10 on the 8k/2k MNIST split reaches >= 90% test accuracy in 3 e
     data: loader,
     epochs: 3,
     logEvery: 0,
-    loss: ([x, y]) => crossEntropy(model.call(new Tensor(x)), new Tensor(y)),
+    loss: ([x, y]) => crossEntropy(model.call(new Tensor(x!)), new Tensor(y!)),
   });
   model.eval();
   const acc = noGrad(() => accuracy(model.call(new Tensor(held.images)), held.labels));

@@ -75,7 +75,7 @@ test('scatterAdd adds into a copy, accumulating duplicate indices', () => {
         const S = src.toArray();
         for (const p of indices(idx.shape)) {
           const target = p.map((v, i) => (i === axis ? at(I, p) : v));
-          acc[target.reduce((o, v, i) => o + v * strides[i]!, 0)] += at(S, p);
+          acc[target.reduce((o, v, i) => o + v * strides[i]!, 0)]! += at(S, p);
         }
         assertArray(r, acc, { shape: x.shape, dtype: 'float64' });
       },

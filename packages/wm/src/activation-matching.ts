@@ -121,7 +121,7 @@ export function activationMatching(
           const b2 = zb.reshape([-1, n]);
           const prod = matmul(a2.transpose(0, 1), b2).toFloat64Array();
           const s = acc[id]!;
-          for (let i = 0; i < s.length; i++) s[i] += prod[i]!;
+          for (let i = 0; i < s.length; i++) s[i]! += prod[i]!;
           if (id === ids[0]) rows += a2.shape[0]!;
         }
       }

@@ -52,7 +52,7 @@ function similarity(a: StateDict, b: StateDict, parts: [string, number][]): Floa
     if (a[key] === undefined || b[key] === undefined) continue;
     const s = matmul(blockRows(a[key]!, axis, 1), blockRows(b[key]!, axis, 1).transpose(0, 1)).toFloat64Array();
     if (total === undefined) total = s;
-    else for (let i = 0; i < s.length; i++) total[i] += s[i]!;
+    else for (let i = 0; i < s.length; i++) total[i]! += s[i]!;
   }
   if (total === undefined) throw new Error(`matchWithinHeads: none of ${parts.map((p) => p[0]).join(', ')} is in both state dicts`);
   return total;

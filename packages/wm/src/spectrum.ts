@@ -172,8 +172,8 @@ export function alignmentR(
       let s = 0;
       if (variant === 'diagonal') for (let i = 0; i < nl; i++) s += mu[i * k + i]! * mv[i * k + i]!;
       else for (let i = 0; i < nl; i++) for (let j = 0; j < nl; j++) s += mu[i * k + j]! * mv[i * k + j]!;
-      num[gi] += s;
-      den[gi] += nl;
+      num[gi]! += s;
+      den[gi]! += nl;
       perLayer[key]!.push(nl > 0 ? s / nl : 0);
       counts[key]!.push(nl);
     });

@@ -74,7 +74,7 @@ export function meanStateDicts(dicts: readonly StateDict[], weights?: readonly n
     dicts.forEach((sd, d) => {
       const src = floats(sd[k]!);
       const c = w[d]! / total;
-      for (let i = 0; i < acc.length; i++) acc[i] += c * src[i]!;
+      for (let i = 0; i < acc.length; i++) acc[i]! += c * src[i]!;
     });
     out[k] = NDArray.fromTyped(x.dtype === 'float64' ? acc : Float32Array.from(acc), x.shape, x.dtype);
   }

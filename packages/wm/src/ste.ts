@@ -165,7 +165,7 @@ class FlatOptimizer {
     if (this.kind === 'sgd') {
       for (let i = 0; i < w.length; i++) {
         m[i] = this.momentum * m[i]! + gradScale * g[i]!;
-        w[i] -= this.lr * m[i]!;
+        w[i]! -= this.lr * m[i]!;
       }
       return;
     }
@@ -184,7 +184,7 @@ class FlatOptimizer {
       const gi = gradScale * g[i]!;
       m[i] = b1 * m[i]! + (1 - b1) * gi;
       v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
-      w[i] -= (this.lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + 1e-8);
+      w[i]! -= (this.lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + 1e-8);
     }
   }
 }

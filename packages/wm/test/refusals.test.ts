@@ -63,7 +63,6 @@ test('LAP refuses null, string, undefined and NaN cells, naming the position', (
   throwsMatching(() => linearSumAssignment([[1, 2], [3, undefined as unknown as number]]), /has a undefined at \[1, 1\]/);
   throwsMatching(() => linearSumAssignment([[1, 2], [3, NaN]]), /invalid numeric entries \(NaN at \[1, 1\]\)/);
   throwsMatching(() => linearSumAssignment({ rows: 1, cols: 2, data: [1, null as unknown as number] }), /has null at \[0, 1\]/);
-  // eslint-disable-next-line no-sparse-arrays
   throwsMatching(() => linearSumAssignment([[1, , 3] as number[], [1, 2, 3]]), /has a undefined at \[0, 1\]/);
 });
 

@@ -72,7 +72,7 @@ export function toBatch(value: unknown, consumer: string, opts: { target?: boole
     if ((value.length !== 1 && value.length !== 2) || !value.every(isValue)) {
       throw new TypeError(`${consumer}: expected ${EXPECTED}, got ${describeValue(value)}`);
     }
-    batch = value.length === 2 ? { input: value[0], target: value[1] } : { input: value[0] };
+    batch = value.length === 2 ? { input: value[0]!, target: value[1]! } : { input: value[0]! };
   } else if (value !== null && typeof value === 'object' && !isValue(value) && isValue((value as Batch).input)) {
     batch = value as Batch;
     for (const key of ['target', 'attentionMask', 'labels'] as const) {

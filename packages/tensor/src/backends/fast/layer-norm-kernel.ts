@@ -84,8 +84,8 @@ export function layerNormBackward(g: NDArray, x: NDArray, weight: NDArray | null
       dxhat[j] = d;
       sumD += d;
       sumDX += d * xh;
-      if (wd) dw[j] += gj * xh;
-      if (withBias) db[j] += gj;
+      if (wd) dw[j]! += gj * xh;
+      if (withBias) db[j]! += gj;
     }
     const meanD = sumD / n;
     const meanDX = sumDX / n;

@@ -163,15 +163,15 @@ export function microKernel4x4(kc: number, ap: Float64Array, ao: number, bp: Flo
 export function addTile(tile: Float64Array, c: Float32Array | Float64Array, co: number, ldc: number, mr: number, nr: number): void {
   if (mr === 4 && nr === 4) {
     for (let r = 0; r < 16; r += 4, co += ldc) {
-      c[co] += tile[r]!;
-      c[co + 1] += tile[r + 1]!;
-      c[co + 2] += tile[r + 2]!;
-      c[co + 3] += tile[r + 3]!;
+      c[co]! += tile[r]!;
+      c[co + 1]! += tile[r + 1]!;
+      c[co + 2]! += tile[r + 2]!;
+      c[co + 3]! += tile[r + 3]!;
     }
     return;
   }
   for (let r = 0; r < mr; r++) {
-    for (let s = 0; s < nr; s++) c[co + r * ldc + s] += tile[r * 4 + s]!;
+    for (let s = 0; s < nr; s++) c[co + r * ldc + s]! += tile[r * 4 + s]!;
   }
 }
 
@@ -291,7 +291,6 @@ export const STATE = 4; // STATE + u: 1 once a worker has finished unit u
 
 /** The worker's loop; runs inside the worker, where the kernel functions are defined by name. */
 function workerMain(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
   const scratch = newScratch();
   // `makeF32` comes from the extra source passed to workerSource (wasm/gemm.ts)

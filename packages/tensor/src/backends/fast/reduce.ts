@@ -62,10 +62,10 @@ export function reduce(op: ReduceOp, x: NDArray, axes: readonly number[]): NDArr
       // the row runs along kept axes: fold it elementwise into a row of the output
       switch (op) {
         case 'sum':
-          for (let j = 0, q = pa; j < length; j++, px += sx, q += sa) acc[q] += src[px]!;
+          for (let j = 0, q = pa; j < length; j++, px += sx, q += sa) acc[q]! += src[px]!;
           break;
         case 'prod':
-          for (let j = 0, q = pa; j < length; j++, px += sx, q += sa) acc[q] *= src[px]!;
+          for (let j = 0, q = pa; j < length; j++, px += sx, q += sa) acc[q]! *= src[px]!;
           break;
         case 'max':
           for (let j = 0, q = pa; j < length; j++, px += sx, q += sa) {

@@ -210,7 +210,7 @@ export function wasmMatmulStrided(w: WasmGemm, a: Strided, b: Strided, c: { data
         for (let i = 0; i < mc; i++) {
           let q = c.offset + (i0 + i) * ldc + j0;
           let s = cBase + i * ncPad;
-          for (let j = 0; j < nc; j++, q++, s++) cd[q] += mem[s]!;
+          for (let j = 0; j < nc; j++, q++, s++) cd[q]! += mem[s]!;
         }
       }
     }
