@@ -1,6 +1,7 @@
 // Re-exports only; each module adds its line.
 export { saveSafetensors, loadSafetensors, inspectSafetensors, serializeSafetensors, parseSafetensors, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsContents, type SafetensorsEntry, type LoadOptions } from './safetensors.ts';
-export { Module, functionalCall, type AnyModule, type CallArgs, type Liftable, type RemovableHandle, type ForwardHook, type ForwardPreHook, type LoadResult, type StateDict } from './module.ts';
+export { Module, type AnyModule, type CallArgs, type Liftable, type RemovableHandle, type ForwardHook, type ForwardPreHook, type LoadResult, type StateDict } from './module.ts';
+export { functionalCall } from './functional-call.ts';
 export * as init from './init.ts';
 export { fans, calculateGain, uniform, normal, constant, zeros, ones, kaimingUniform, kaimingNormal, xavierUniform, xavierNormal, lecunNormal, truncNormal, linearDefault, type Fillable, type Nonlinearity, type RandomSource } from './init.ts';
 export { Linear, type LinearOptions } from './layers/linear.ts';

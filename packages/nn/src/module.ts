@@ -29,6 +29,7 @@
  */
 import { Tensor } from '@tsgrad/autograd';
 import * as nd from '@tsgrad/tensor';
+import { copyInPlace, planLoad, type LoadResult } from './state-dict.ts';
 
 /** Any module, whatever its forward signature. */
 export type AnyModule = Module<any, any>;
@@ -48,15 +49,7 @@ export type ForwardPreHook<In extends unknown[]> = (module: AnyModule, args: In)
 /** Runs after `forward`; may return a replacement output. */
 export type ForwardHook<In extends unknown[], Out> = (module: AnyModule, args: In, output: Out) => Out | void;
 
-/** Outcome of `loadStateDict`; in strict mode any non-empty list is an error instead. */
-export interface LoadResult {
-  /** Parameters and persistent buffers of the module that the state dict lacks. */
-  missingKeys: string[];
-  /** Keys of the state dict that name nothing in the module. */
-  unexpectedKeys: string[];
-  /** Keys present on both sides whose shapes differ (never loaded). */
-  mismatchedKeys: { key: string; expected: number[]; got: number[] }[];
-}
+export type { LoadResult } from './state-dict.ts';
 
 /** Name -> values, as produced by `stateDict()`. */
 export type StateDict = Record<string, nd.NDArray>;
@@ -386,22 +379,7 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    */
   stateDict(opts: { clone?: boolean } = {}): StateDict {
     const out: StateDict = {};
-    const seenModules = new Set<AnyModule>();
-    const visit = (m: AnyModule, prefix: string) => {
-      if (seenModules.has(m)) return;
-      seenModules.add(m);
-      for (const [name, slot] of m._slots) {
-        const key = prefix + name;
-        const v = m.getField(name);
-        if (v === null || v === undefined) continue;
-        if (slot.kind === 'module') visit(v as AnyModule, `${key}.`);
-        else if (slot.kind === 'parameter' || slot.persistent) {
-          const data = (v as Tensor).data;
-          out[key] = opts.clone ? nd.copy(data) : data;
-        }
-      }
-    };
-    visit(this, '');
+    for (const [key, t] of this.stateDictTensors()) out[key] = opts.clone ? nd.copy(t.data) : t.data;
     return out;
   }
 
@@ -416,39 +394,8 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * @example model.loadStateDict(other.stateDict());
    */
   loadStateDict(sd: Record<string, nd.NDArray | Tensor>, opts: { strict?: boolean } = {}): LoadResult {
-    const strict = opts.strict ?? true;
-    const own = this.stateDictTensors();
-    const result: LoadResult = { missingKeys: [], unexpectedKeys: [], mismatchedKeys: [] };
-    const toLoad: [Tensor, nd.NDArray][] = [];
-    for (const [key, t] of own) {
-      const v = sd[key];
-      if (v === undefined) {
-        result.missingKeys.push(key);
-        continue;
-      }
-      const data = v instanceof nd.NDArray ? v : v.data;
-      if (!nd.shapesEqual(data.shape, t.shape)) {
-        result.mismatchedKeys.push({ key, expected: [...t.shape], got: [...data.shape] });
-        continue;
-      }
-      toLoad.push([t, data]);
-    }
-    for (const key of Object.keys(sd)) if (!own.has(key)) result.unexpectedKeys.push(key);
-    if (strict && (result.missingKeys.length || result.unexpectedKeys.length || result.mismatchedKeys.length)) {
-      const parts: string[] = [];
-      if (result.missingKeys.length) parts.push(`missing keys: ${result.missingKeys.join(', ')}`);
-      if (result.unexpectedKeys.length) parts.push(`unexpected keys: ${result.unexpectedKeys.join(', ')}`);
-      for (const m of result.mismatchedKeys) {
-        parts.push(`size mismatch for ${m.key}: checkpoint has ${nd.shapeToString(m.got)}, model has ${nd.shapeToString(m.expected)}`);
-      }
-      throw new Error(`loadStateDict: error(s) loading into ${this.constructor.name}, nothing was loaded; ${parts.join('; ')}`);
-    }
-    const backend = nd.getBackend();
-    for (const [t, data] of toLoad) {
-      if (data === t.data) continue;
-      const src = data.dtype === t.dtype ? data : nd.cast(data, t.dtype);
-      backend.assign(t.data, src);
-    }
+    const { result, toLoad } = planLoad(this.stateDictTensors(), sd, opts.strict ?? true, this.constructor.name);
+    copyInPlace(toLoad);
     return result;
   }
 
@@ -484,24 +431,5 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     if (kids.length === 0) return `${head})`;
     const lines = kids.map(([name, m]) => `  (${name}): ${m.toString().split('\n').join('\n  ')}`);
     return `${head}\n${lines.join('\n')}\n)`;
-  }
-}
-
-/**
- * Runs `fn` with some parameters of `module` temporarily replaced by the given
- * tensors (by dotted name), restoring the originals afterwards, like
- * torch.func.functional_call. Useful for gradient checks and weight interpolation.
- * @example functionalCall(model, { 'fc.weight': w }, () => model.call(x))
- */
-export function functionalCall<T>(module: AnyModule, params: Record<string, Tensor>, fn: () => T): T {
-  const saved: [string, Tensor][] = [];
-  try {
-    for (const [name, t] of Object.entries(params)) {
-      saved.push([name, module.getParameter(name)]);
-      module.setParameter(name, t);
-    }
-    return fn();
-  } finally {
-    for (const [name, t] of saved.reverse()) module.setParameter(name, t);
   }
 }
