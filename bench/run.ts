@@ -6,7 +6,7 @@
  * checks the targets of the benchmark issue, and writes everything to
  * results/bench.json.
  *
- * Usage (bench/cli.ts installs the peers first): pnpm bench [--quick] [--only=matmul,ops,mlp,gpt] [--skip=js-pytorch,PyTorch,...] [--out=FILE]
+ * Usage (bench/cli.ts installs the peers first): pnpm bench [--quick] [--only=matmul,ops,conv,mlp,gpt] [--skip=js-pytorch,PyTorch,...] [--out=FILE]
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { getBackend, listBackends, matmulPoolReady, matmulPoolStats, matmulThreads, setBackend, setMatmulThreads } from '@tsgrad/tensor';
 // registers 'gpu' (gpu.js loads only if the gpu column or TSGRAD_BACKEND=gpu uses it)
 import '@tsgrad/tensor/gpu';
-import { GPT, gptBatch, mlpInputs, normals } from './lib/inputs.ts';
+import { CONV, convInputs, GPT, gptBatch, mlpInputs, normals } from './lib/inputs.ts';
 import * as jx from './lib/jaxjs.ts';
 import * as pt from './lib/jspytorch.ts';
 import { lossesAgree, runTorch, torchAvailable, type TorchTensor } from './lib/pytorch.ts';
@@ -131,6 +131,21 @@ async function main(): Promise<void> {
     for (const be of ['cpu', 'wasm'] as const) await tf(be, 'layernorm fwd+bwd', () => tfl.layerNormCase(r, c, data), budget);
   }
 
+  if (want('conv')) {
+    const { batch, cin, size, cout, kernel, padding } = CONV;
+    log(`conv2d [${batch}, ${cin}, ${size}, ${size}] -> ${cout} channels, ${kernel}x${kernel}, padding ${padding}: forward + backward (float32)`);
+    const inp = convInputs();
+    const budget = { budgetMs: 3000, minRuns: 5, warmup: 2 };
+    await measure('conv fwd+bwd', 'tsgrad', () => ts.convCase(inp), budget);
+    await withThreads(1, () => measure('conv fwd+bwd', 'tsgrad 1 thread', () => ts.convCase(inp), budget));
+    // TF.js wasm cannot differentiate conv2d (no Conv2DBackpropFilter kernel); it shows as failed there
+    // TF.js cpu takes about a minute a run (three runs at least), so only the full run times it
+    if (quick) log('  conv fwd+bwd           TF.js cpu        skipped with --quick (about 3 minutes; the full run times it)');
+    for (const be of quick ? (['wasm'] as const) : (['cpu', 'wasm'] as const)) await tf(be, 'conv fwd+bwd', () => tfl.convCase(inp), budget);
+    await measure('conv fwd', 'tsgrad', () => ts.convForwardCase(inp), budget);
+    await tf('wasm', 'conv fwd', () => tfl.convCase(inp, true), budget);
+  }
+
   if (want('mlp')) {
     log('MLP 784-512-512-10, batch 128: one training step (forward, backward, Adam)');
     const inp = mlpInputs();
@@ -205,6 +220,11 @@ async function pytorchPeer(): Promise<Record<string, unknown> | null> {
   const matmul = want('matmul') ? [256, 512, 1024] : [];
   for (const n of matmul) tensors.push({ name: `matmul.a${n}`, shape: [n, n], data: normals(n * n, 10 + n) }, { name: `matmul.b${n}`, shape: [n, n], data: normals(n * n, 20 + n) });
   if (want('ops')) tensors.push({ name: 'softmax.x', shape: [4096, 512], data: normals(4096 * 512, 30) });
+  if (want('conv')) {
+    const c = convInputs();
+    const { batch, cin, size, cout, kernel } = CONV;
+    tensors.push({ name: 'conv.x', shape: [batch, cin, size, size], data: c.x }, { name: 'conv.w', shape: [cout, cin, kernel, kernel], data: c.w }, { name: 'conv.b', shape: [cout], data: c.b });
+  }
   const inp = mlpInputs();
   const ourLosses: Record<string, number[]> = {};
   if (want('mlp')) {
@@ -222,7 +242,7 @@ async function pytorchPeer(): Promise<Record<string, unknown> | null> {
     ourLosses['GPT train step'] = [step(), step(), step()];
   }
   try {
-    const res = runTorch(found.python, tensors, { quick, threads: [1, 2], matmul, mlp: { sizes: inp.sizes }, gpt: GPT });
+    const res = runTorch(found.python, tensors, { quick, threads: [1, 2], matmul, mlp: { sizes: inp.sizes }, gpt: GPT, conv: CONV });
     const agreement: Record<string, { tsgrad: number[]; pytorch: number[]; agree: boolean }> = {};
     for (const [name, ours] of Object.entries(ourLosses)) {
       const theirs = res.losses[name] ?? [];

@@ -52,3 +52,12 @@ export function gptBatch(): GptBatch {
   const n = GPT.batch * GPT.context;
   return { ids: ints(n, GPT.vocab, 3), targets: ints(n, GPT.vocab, 4) };
 }
+
+/** The conv case of the convolution issue: [64, 32, 28, 28] through a 3x3 kernel to 32 channels, padding 1, with bias. */
+export const CONV = { batch: 64, cin: 32, size: 28, cout: 32, kernel: 3, padding: 1 } as const;
+
+/** Input (NCHW), weight [cout, cin, k, k] and bias of the conv case; peers in other layouts transpose these. */
+export function convInputs(): { x: Float32Array; w: Float32Array; b: Float32Array } {
+  const { batch, cin, size, cout, kernel } = CONV;
+  return { x: normals(batch * cin * size * size, 40), w: normals(cout * cin * kernel * kernel, 41, 0.05), b: normals(cout, 42, 0.05) };
+}

@@ -50,7 +50,7 @@ export interface TorchResults {
  * Runs the PyTorch side on `tensors` (names as torch_peer.py expects them) and returns
  * its results, or throws with PyTorch's error output.
  */
-export function runTorch(python: string, tensors: TorchTensor[], meta: { quick: boolean; threads: number[]; matmul: number[]; mlp: { sizes: number[] }; gpt: object }): TorchResults {
+export function runTorch(python: string, tensors: TorchTensor[], meta: { quick: boolean; threads: number[]; matmul: number[]; mlp: { sizes: number[] }; gpt: object; conv: object }): TorchResults {
   const dir = mkdtempSync(join(tmpdir(), 'tsgrad-torch-'));
   try {
     const entries = tensors.map((t, i) => {

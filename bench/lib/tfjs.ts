@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { GPT, type GptBatch, type MlpInputs } from './inputs.ts';
+import { CONV, GPT, type GptBatch, type MlpInputs } from './inputs.ts';
 
 export type TfBackend = 'cpu' | 'wasm';
 
@@ -48,6 +48,24 @@ export function layerNormCase(rows: number, cols: number, data: Float32Array): (
 function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps = 1e-5): tf.Tensor {
   const { mean, variance } = tf.moments(x, -1, true);
   return x.sub(mean).div(variance.add(eps).sqrt()).mul(g).add(b);
+}
+
+/**
+ * conv2d forward + backward (gradients of the output's sum w.r.t. x, filter and bias). TF.js
+ * convolves NHWC with [kh, kw, in, out] filters, so the same numbers are transposed once into
+ * its layout here, outside the timed function. `forwardOnly` times the forward alone (TF.js wasm
+ * 4.22 has no Conv2DBackpropFilter kernel, so that is all it can run).
+ */
+export function convCase(inp: { x: Float32Array; w: Float32Array; b: Float32Array }, forwardOnly = false): () => unknown {
+  const { batch, cin, size, cout, kernel } = CONV;
+  const x = tf.tidy(() => tf.tensor4d(inp.x, [batch, cin, size, size]).transpose([0, 2, 3, 1]));
+  const w = tf.tidy(() => tf.tensor4d(inp.w, [cout, cin, kernel, kernel]).transpose([2, 3, 1, 0]));
+  const b = tf.tensor1d(inp.b);
+  const f = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 1, 'same').add(bi).sum());
+  if (forwardOnly) return () => tf.tidy(() => void tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').add(b).dataSync());
+  return () => tf.tidy(() => {
+    for (const t of f([x, w, b])) t.dataSync();
+  });
 }
 
 /** One MLP training step with tf.train.adam (minimize = forward + backward + update). */

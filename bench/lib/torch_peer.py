@@ -144,6 +144,30 @@ def main():
             return run
 
         cases.append(("layernorm fwd+bwd", layernorm, budget(1500, 5, 2)))
+    if "conv.x" in t:
+        def conv():
+            x, w, b = (t[f"conv.{k}"].clone().requires_grad_(True) for k in "xwb")
+            pad = manifest["conv"]["padding"]
+
+            def run():
+                x.grad = w.grad = b.grad = None
+                torch.nn.functional.conv2d(x, w, b, padding=pad).sum().backward()
+
+            return run
+
+        cases.append(("conv fwd+bwd", conv, budget(3000, 5, 2)))
+
+        def conv_forward():
+            x, w, b = (t[f"conv.{k}"] for k in "xwb")
+            pad = manifest["conv"]["padding"]
+
+            def run():
+                with torch.no_grad():
+                    torch.nn.functional.conv2d(x, w, b, padding=pad)
+
+            return run
+
+        cases.append(("conv fwd", conv_forward, budget(3000, 5, 2)))
     if "mlp.x" in t:
         def mlp():
             model = mlp_model(t)

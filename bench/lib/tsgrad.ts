@@ -1,10 +1,10 @@
 /**
  * tsgrad's side of each benchmark, through its public packages only.
  */
-import { Tensor } from '@tsgrad/autograd';
+import { conv2d, Tensor } from '@tsgrad/autograd';
 import * as nn from '@tsgrad/nn';
 import * as nd from '@tsgrad/tensor';
-import { GPT, type GptBatch, type MlpInputs } from './inputs.ts';
+import { CONV, GPT, type GptBatch, type MlpInputs } from './inputs.ts';
 
 /** `n x n` float32 product; returns a function that runs it once. */
 export function matmulCase(n: number, a: Float32Array, b: Float32Array): () => unknown {
@@ -29,6 +29,28 @@ export function layerNormCase(rows: number, cols: number, data: Float32Array): (
     ln.call(x).sum().backward();
     return x.grad;
   };
+}
+
+/** conv2d forward and backward (gradients of the output's sum w.r.t. input, weight and bias), NCHW. */
+export function convCase(inp: { x: Float32Array; w: Float32Array; b: Float32Array }): () => unknown {
+  const { batch, cin, size, cout, kernel, padding } = CONV;
+  const x = new Tensor(nd.NDArray.fromTyped(inp.x, [batch, cin, size, size]), true);
+  const w = new Tensor(nd.NDArray.fromTyped(inp.w, [cout, cin, kernel, kernel]), true);
+  const b = new Tensor(nd.NDArray.fromTyped(inp.b, [cout]), true);
+  return () => {
+    x.grad = w.grad = b.grad = null;
+    conv2d(x, w, b, { padding }).sum().backward();
+    return x.grad;
+  };
+}
+
+/** conv2d forward only (no graph is recorded: the inputs do not require gradients). */
+export function convForwardCase(inp: { x: Float32Array; w: Float32Array; b: Float32Array }): () => unknown {
+  const { batch, cin, size, cout, kernel, padding } = CONV;
+  const x = new Tensor(nd.NDArray.fromTyped(inp.x, [batch, cin, size, size]));
+  const w = new Tensor(nd.NDArray.fromTyped(inp.w, [cout, cin, kernel, kernel]));
+  const b = new Tensor(nd.NDArray.fromTyped(inp.b, [cout]));
+  return () => conv2d(x, w, b, { padding });
 }
 
 /** One training step (zero grads, forward, cross-entropy, backward, Adam) of the MLP. */
