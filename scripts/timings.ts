@@ -38,6 +38,19 @@ interface Timing {
   result: string | null;
 }
 
+/**
+ * The line that states a command's result: the last line matching the most specific pattern
+ * (a final metric before a progress line), stdout before stderr since progress goes to stderr.
+ */
+function resultLine(stdout: string, stderr: string): string | null {
+  const lines = [...stderr.split('\n'), ...stdout.split('\n')];
+  for (const re of [/validation loss|test accuracy|test_accuracy/i, /took|fitted|median/i, /ms\/step/i]) {
+    const hit = lines.filter((l) => re.test(l)).at(-1);
+    if (hit) return hit.trim();
+  }
+  return null;
+}
+
 const names = process.argv.slice(2);
 for (const n of names) if (!(n in COMMANDS)) throw new Error(`timings: unknown name '${n}' (known: ${Object.keys(COMMANDS).join(', ')})`);
 const chosen = names.length > 0 ? names : Object.keys(COMMANDS);
@@ -52,9 +65,7 @@ for (const name of chosen) {
   process.stderr.write(`timings: ${argv.join(' ')} ...\n`);
   const r = spawnSync(argv[0]!, argv.slice(1), { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
   const seconds = (performance.now() - t0) / 1000;
-  const lines = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n');
-  const result = lines.filter((l) => /accuracy|validation loss|took|fitted|ms\/step|per step/i.test(l)).at(-1)?.trim() ?? null;
-  timings.push({ name, command: argv.join(' '), seconds, status: r.status, loadBefore, loadAfter: os.loadavg(), result });
+  timings.push({ name, command: argv.join(' '), seconds, status: r.status, loadBefore, loadAfter: os.loadavg(), result: resultLine(r.stdout ?? '', r.stderr ?? '') });
   process.stderr.write(`timings: ${name} took ${seconds.toFixed(1)} s (exit ${r.status})\n`);
 }
 

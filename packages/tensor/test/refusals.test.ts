@@ -216,4 +216,13 @@ test('narrow with any non-integer start or length throws; integers give the slic
   );
 });
 
+test('im2col/col2im refuse a window whose lists have the wrong lengths, naming the window', () => {
+  const x = nd.zeros([1, 1, 4, 4]);
+  const win = { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], padding: [1, 1, 1, 1] } as const;
+  throwsMatching(() => nd.im2col(x, { ...win, padding: [1, 1] as unknown as [number, number, number, number] }), /^im2col: invalid window .*padding \[1, 1\]/);
+  throwsMatching(() => nd.im2col(x, { ...win, kernel: [3] as unknown as [number, number] }), /^im2col: invalid window \(kernel \[3\]/);
+  throwsMatching(() => nd.col2im(nd.zeros([1, 1, 3, 3, 4, 4]), 4, 4, { ...win, stride: [1, 1, 1] as unknown as [number, number] }), /^col2im: invalid window/);
+  assert.equal(nd.im2col(x, win).shape, [1, 1, 3, 3, 4, 4]);
+});
+
 test.run();

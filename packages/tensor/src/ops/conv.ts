@@ -43,7 +43,9 @@ export function windowOutputSize(height: number, width: number, win: Window2d): 
 
 function checkWindow(op: string, shape: readonly number[], win: Window2d): void {
   const all = [...win.kernel, ...win.stride, ...win.dilation];
-  if (all.some((v) => !Number.isInteger(v) || v < 1) || win.padding.some((v) => !Number.isInteger(v) || v < 0)) {
+  // a [h, w] padding (as conv2d's options take it) must be expanded to [top, bottom, left, right] first
+  const lengths = win.kernel.length === 2 && win.stride.length === 2 && win.dilation.length === 2 && win.padding.length === 4;
+  if (!lengths || all.some((v) => !Number.isInteger(v) || v < 1) || win.padding.some((v) => !Number.isInteger(v) || v < 0)) {
     throw new RangeError(
       `${op}: invalid window (kernel [${win.kernel.join(', ')}], stride [${win.stride.join(', ')}], dilation [${win.dilation.join(', ')}], padding [${win.padding.join(', ')}])`,
     );
