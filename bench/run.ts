@@ -138,8 +138,9 @@ async function main(): Promise<void> {
     const budget = { budgetMs: 3000, minRuns: 5, warmup: 2 };
     await measure('conv fwd+bwd', 'tsgrad', () => ts.convCase(inp), budget);
     await withThreads(1, () => measure('conv fwd+bwd', 'tsgrad 1 thread', () => ts.convCase(inp), budget));
-    // TF.js wasm cannot differentiate conv2d (no Conv2DBackpropFilter kernel); it shows as failed there
-    // TF.js cpu takes about a minute a run (three runs at least), so only the full run times it
+    // TF.js wasm cannot differentiate conv2d (no Conv2DBackpropFilter kernel): that cell shows as
+    // failed, and "conv fwd" times its forward. TF.js cpu takes about a minute a run (three runs
+    // at least), so only the full run times it.
     if (quick) log('  conv fwd+bwd           TF.js cpu        skipped with --quick (about 3 minutes; the full run times it)');
     for (const be of quick ? (['wasm'] as const) : (['cpu', 'wasm'] as const)) await tf(be, 'conv fwd+bwd', () => tfl.convCase(inp), budget);
     await measure('conv fwd', 'tsgrad', () => ts.convForwardCase(inp), budget);

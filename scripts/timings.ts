@@ -34,7 +34,7 @@ interface Timing {
   status: number | null;
   loadBefore: number[];
   loadAfter: number[];
-  /** The last line the command printed that mentions accuracy, loss or "took" (its result). */
+  /** The line that states the command's result (see `resultLine`), or null. */
   result: string | null;
 }
 

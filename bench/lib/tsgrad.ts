@@ -31,26 +31,30 @@ export function layerNormCase(rows: number, cols: number, data: Float32Array): (
   };
 }
 
+/** The conv case's input (NCHW), weight and bias as tensors; `track` makes them require gradients. */
+function convTensors(inp: { x: Float32Array; w: Float32Array; b: Float32Array }, track: boolean): [Tensor, Tensor, Tensor] {
+  const { batch, cin, size, cout, kernel } = CONV;
+  return [
+    new Tensor(nd.NDArray.fromTyped(inp.x, [batch, cin, size, size]), track),
+    new Tensor(nd.NDArray.fromTyped(inp.w, [cout, cin, kernel, kernel]), track),
+    new Tensor(nd.NDArray.fromTyped(inp.b, [cout]), track),
+  ];
+}
+
 /** conv2d forward and backward (gradients of the output's sum w.r.t. input, weight and bias), NCHW. */
 export function convCase(inp: { x: Float32Array; w: Float32Array; b: Float32Array }): () => unknown {
-  const { batch, cin, size, cout, kernel, padding } = CONV;
-  const x = new Tensor(nd.NDArray.fromTyped(inp.x, [batch, cin, size, size]), true);
-  const w = new Tensor(nd.NDArray.fromTyped(inp.w, [cout, cin, kernel, kernel]), true);
-  const b = new Tensor(nd.NDArray.fromTyped(inp.b, [cout]), true);
+  const [x, w, b] = convTensors(inp, true);
   return () => {
     x.grad = w.grad = b.grad = null;
-    conv2d(x, w, b, { padding }).sum().backward();
+    conv2d(x, w, b, { padding: CONV.padding }).sum().backward();
     return x.grad;
   };
 }
 
 /** conv2d forward only (no graph is recorded: the inputs do not require gradients). */
 export function convForwardCase(inp: { x: Float32Array; w: Float32Array; b: Float32Array }): () => unknown {
-  const { batch, cin, size, cout, kernel, padding } = CONV;
-  const x = new Tensor(nd.NDArray.fromTyped(inp.x, [batch, cin, size, size]));
-  const w = new Tensor(nd.NDArray.fromTyped(inp.w, [cout, cin, kernel, kernel]));
-  const b = new Tensor(nd.NDArray.fromTyped(inp.b, [cout]));
-  return () => conv2d(x, w, b, { padding });
+  const [x, w, b] = convTensors(inp, false);
+  return () => conv2d(x, w, b, { padding: CONV.padding });
 }
 
 /** One training step (zero grads, forward, cross-entropy, backward, Adam) of the MLP. */
