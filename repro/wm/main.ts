@@ -2,13 +2,14 @@
  * `pnpm repro wm`: the linear-mode-connectivity analysis of Ito, Yamada and Kumagai (ICLR 2025)
  * on top of Git Re-Basin's weight matching, with independent model pairs and paired statistics.
  *
- * MLPs: 2 * pairs models from independent seeds; for each pair (a, b) = models (2p, 2p + 1):
- * naive / WM / AM / STE interpolation, barriers, L2 ratios, singular values, R(gamma) over several
- * WM searches, STE's training trace; the three-model test with c = model (2p + 2) mod n; MergeMany
- * over groups of 4 and 8. GPTs: pairs trained to early stopping, WM with whole-head permutations,
- * identity vs shared residual. Every trained model and every pair is a phase (models as
- * safetensors under outDir/models), so `--resume` continues an interrupted run.
- * CNNs (VGG / ResNet20 on MNIST) wait for the convolution branch: `cnn` is null in metrics.json.
+ * MLPs: 3 * pairs models from independent seeds, in independent triplets (a, b, c) = models
+ * (3p, 3p + 1, 3p + 2): for each pair (a, b), naive / WM / AM / STE interpolation, barriers, L2
+ * ratios, singular values, R(gamma) over several WM searches, STE's training trace; the
+ * three-model test with the triplet's c; MergeMany over groups of 4 and 8. GPTs: pairs trained to
+ * early stopping, WM with whole-head permutations, identity vs shared residual. CNNs: VGG-11 and
+ * ResNet-20 pairs on MNIST, WM with BatchNorm statistics reset along the path. Every trained
+ * model and every pair is a phase (models as safetensors under outDir/models), so `--resume`
+ * continues an interrupted run.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,12 +18,13 @@ import type { StateDict } from '@tsgrad/wm';
 import { presetOf, type RunOptions } from '../lib/experiment.ts';
 import { PhasePlan } from '../lib/phases.ts';
 import { runInfo, writeJson, writeReport } from '../lib/results.ts';
+import { analyseCnnPair, cnnData, trainCnn, type CnnPairResult } from './cnn.ts';
 import { analyseGptPair, type GptPairResult } from './gpt.ts';
 import { analysePair, mergeGroup, MlpContext, mnistData, type PairResult } from './mlp.ts';
 import { writeWmPlots } from './plots.ts';
 import { PRESETS } from './presets.ts';
 import { writeWmReport } from './report.ts';
-import { summarise } from './summary.ts';
+import { summarise, summariseCnn } from './summary.ts';
 import { charData, trainGpt, trainMlp, type ValPoint } from './train.ts';
 
 export { PRESETS };
@@ -50,10 +52,10 @@ async function modelPhase<T extends object>(plan: PhasePlan, outDir: string, key
 export async function run(opts: RunOptions): Promise<string> {
   const cfg = presetOf(PRESETS, opts.preset, 'wm');
   const pairs = opts.seeds !== undefined ? Math.max(1, Math.floor(opts.seeds / 2)) : cfg.pairs;
-  const nModels = Math.max(3, 2 * pairs);
+  const nModels = 3 * pairs;
   const t0 = performance.now();
   const plan = new PhasePlan({ outDir: opts.outDir, resume: opts.resume ?? false, settings: { ...cfg, pairs } });
-  const data = mnistData();
+  const data = mnistData(cfg.data);
   const ctx = new MlpContext(cfg, data);
   const nTrain = data.train.images.shape[0]!;
   const mlpSteps = cfg.mlp.epochs * Math.ceil(nTrain / cfg.mlp.batchSize);
@@ -61,7 +63,7 @@ export async function run(opts: RunOptions): Promise<string> {
   for (let s = 0; s < nModels; s++) plan.expect(`mlp/model/seed${s}`, mlpSteps);
   for (let p = 0; p < pairs; p++) plan.expect(`mlp/pair${p}`, 2 * steSteps + 6 * cfg.lambdas);
   for (let p = 0; p < 2 * cfg.gpt.pairs; p++) plan.expect(`gpt/model/seed${p}`, cfg.gpt.maxSteps / 2);
-  log(`${data.name}: ${nTrain} train, ${data.test.images.shape[0]} test; MLP ${cfg.mlp.widths.join('-')}, ${pairs} pairs (${nModels} models)`);
+  log(`${data.name}: ${nTrain} train, ${data.test.images.shape[0]} test; MLP ${cfg.mlp.widths.join('-')}, ${pairs} triplets (${nModels} models)`);
 
   // ---------------------------------------------------------------- MLPs
   const sds: StateDict[] = [];
@@ -76,7 +78,7 @@ export async function run(opts: RunOptions): Promise<string> {
   }
   const pairResults: PairResult[] = [];
   for (let p = 0; p < pairs; p++) {
-    const [a, b, c] = [sds[2 * p]!, sds[2 * p + 1]!, sds[(2 * p + 2) % nModels]!];
+    const [a, b, c] = [sds[3 * p]!, sds[3 * p + 1]!, sds[3 * p + 2]!];
     pairResults.push(await plan.run(`mlp/pair${p}`, () => analysePair(ctx, a, b, c, p, log)));
   }
   const merges = [];
@@ -101,9 +103,33 @@ export async function run(opts: RunOptions): Promise<string> {
     gptPairs.push(await plan.run(`gpt/pair${p}`, () => analyseGptPair(cfg.gpt, text, gptModels[2 * p]!.sd, gptModels[2 * p + 1]!.sd, p, cfg.lambdas)));
   }
 
+  // ---------------------------------------------------------------- CNNs
+  const cd = cnnData(cfg.cnn, data);
+  const cnnRuns: Record<string, { training: { seed: number; seconds: number; finalLoss: number }[]; pairs: CnnPairResult[] }> = {};
+  for (const arch of cfg.cnn.archs) {
+    const models: StateDict[] = [];
+    const training: { seed: number; seconds: number; finalLoss: number }[] = [];
+    for (let s = 0; s < 2 * cfg.cnn.pairs; s++) {
+      const m = await modelPhase(plan, opts.outDir, `cnn/${arch}/seed${s}`, () => {
+        const t = trainCnn(arch, s, cfg.cnn, cd, `wm ${arch} seed ${s}`);
+        return { sd: t.sd, info: { seed: s, seconds: t.seconds, finalLoss: t.finalLoss } };
+      });
+      models.push(m.sd);
+      training.push(m.info);
+    }
+    const cnnPairs: CnnPairResult[] = [];
+    for (let p = 0; p < cfg.cnn.pairs; p++) {
+      cnnPairs.push(await plan.run(`cnn/${arch}/pair${p}`, () => analyseCnnPair(arch, cfg.cnn, cd, models[2 * p]!, models[2 * p + 1]!, p)));
+      const last = cnnPairs.at(-1)!;
+      log(`${arch} pair ${p}: barrier naive ${last.curves.naive.barrier.loss.test.maxGapToLinear.toFixed(3)}, wm ${last.curves.wm.barrier.loss.test.maxGapToLinear.toFixed(3)}, L2 ratio ${last.l2Ratio.toFixed(3)}`);
+    }
+    cnnRuns[arch] = { training, pairs: cnnPairs };
+  }
+
   // ---------------------------------------------------------------- outputs
   const wallSeconds = (performance.now() - t0) / 1000;
   const summary = summarise(pairResults, merges, gptPairs);
+  const cnn = summariseCnn(cnnRuns, cfg.cnn, cd.trainImages.shape[0]!);
   const metrics = {
     experiment: 'wm',
     preset: opts.preset,
@@ -116,9 +142,11 @@ export async function run(opts: RunOptions): Promise<string> {
     models: modelInfo,
     ...summary,
     gpt: { ...summary.gpt, pairs: cfg.gpt.pairs, training: gptModels.map((m) => m.info) },
-    cnn: null as null,
+    cnn,
+    verdicts: [...summary.verdicts, ...cnn.verdicts],
     perPair: pairResults,
     gptPerPair: gptPairs,
+    cnnPerPair: Object.fromEntries(Object.entries(cnnRuns).map(([k, v]) => [k, v.pairs])),
   };
   writeJson(join(opts.outDir, 'metrics.json'), metrics);
   await writeWmPlots(opts.outDir, pairResults, gptPairs, gptModels.map((m) => m.info.curve));

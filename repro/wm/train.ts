@@ -64,6 +64,11 @@ export interface GptTrainConfig {
   evalEvery: number;
   /** Evaluations without a new best validation loss before stopping (the best weights are kept). */
   patience: number;
+  /**
+   * A new best counts as progress (resets the patience) only if it is at least this much below the
+   * loss of the last progress (Keras's min_delta); the weights of the lowest loss are kept either way.
+   */
+  minDelta: number;
   lr: number;
   /** Windows used for each evaluation set. */
   evalWindows: number;
@@ -114,8 +119,8 @@ export interface ValPoint {
 
 /**
  * A GPT trained with Adam on random windows of `data.train` (init and window order from `seed`)
- * until the validation loss has not improved for `patience` evaluations (or `maxSteps`); the
- * weights of the best evaluation are returned, with the whole curve.
+ * until the validation loss has not improved by `minDelta` for `patience` evaluations (or
+ * `maxSteps`); the weights of the best evaluation are returned, with the whole curve.
  */
 export function trainGpt(seed: number, cfg: GptTrainConfig, data: CharData, label: string): { model: GPT; seconds: number; curve: ValPoint[]; bestStep: number; stoppedEarly: boolean } {
   const model = new GPT({
@@ -134,6 +139,7 @@ export function trainGpt(seed: number, cfg: GptTrainConfig, data: CharData, labe
   const t0 = Date.now();
   const curve: ValPoint[] = [];
   let best = { loss: Infinity, step: 0, weights: model.stateDict({ clone: true }) };
+  let anchor = Infinity; // validation loss at the last evaluation that counted as progress
   let sinceBest = 0;
   let recent = 0;
   let stoppedEarly = false;
@@ -157,8 +163,9 @@ export function trainGpt(seed: number, cfg: GptTrainConfig, data: CharData, labe
     const valLoss = evaluate(model, val).loss;
     curve.push({ step, trainLoss: recent / (step - (curve.at(-1)?.step ?? 0)), valLoss });
     recent = 0;
-    if (valLoss < best.loss) {
-      best = { loss: valLoss, step, weights: model.stateDict({ clone: true }) };
+    if (valLoss < best.loss) best = { loss: valLoss, step, weights: model.stateDict({ clone: true }) };
+    if (valLoss < anchor - cfg.minDelta) {
+      anchor = valLoss;
       sinceBest = 0;
     } else if (++sinceBest >= cfg.patience) {
       stoppedEarly = true;

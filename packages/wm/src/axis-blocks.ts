@@ -18,13 +18,14 @@ export function takeBlocks(w: NDArray, axis: number, perm: Int32Array, group: nu
 }
 
 /**
- * The (n, rest) float64 matrix whose row i holds every entry of block i of `axis` (n blocks of
- * `group`), in the order (axes before, offset in the block, axes after).
+ * The (n, rest) matrix whose row i holds every entry of block i of `axis` (n blocks of
+ * `group`), in the order (axes before, offset in the block, axes after), as `dtype`
+ * (float64 unless asked otherwise).
  * @example blockRows(w, 1, 1) // w^T as float64 for a 2-D w
  */
-export function blockRows(w: NDArray, axis: number, group: number): NDArray {
+export function blockRows(w: NDArray, axis: number, group: number, dtype: 'float64' | 'float32' = 'float64'): NDArray {
   const n = w.shape[axis]! / group;
   const split = [...w.shape.slice(0, axis), n, group, ...w.shape.slice(axis + 1)];
   const order = [axis, ...split.map((_, i) => i).filter((i) => i !== axis)];
-  return cast(w.reshape(split).permute(order), 'float64').reshape([n, -1]);
+  return cast(w.reshape(split).permute(order), dtype).reshape([n, -1]);
 }

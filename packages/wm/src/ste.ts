@@ -33,6 +33,11 @@ export interface SteOptions {
   momentum?: number;
   /** WM sweeps per step at most (default 100). */
   maxIter?: number;
+  /**
+   * Precision of the per-step WM's cost matrices (default 'float32': the projection sits inside
+   * a noisy minibatch loop, where float64 costs only time; git-re-basin's STE runs in float32 too).
+   */
+  costDtype?: 'float64' | 'float32';
   seed?: number;
   /** Loss of logits against targets (default cross-entropy over the last axis). */
   loss?: (logits: Tensor, target: NDArray) => Tensor;
@@ -106,7 +111,7 @@ export function steMatching(
     for (let epoch = 0; epoch < epochs; epoch++) {
       const list = asBatches(typeof batches === 'function' ? batches(epoch) : batches, 'steMatching', { target: true });
       for (const batch of list) {
-        const wm = weightMatching(spec, theta, paramsB, { initPerm: perm, initDuals: duals, seed: seed + step, maxIter: opts.maxIter });
+        const wm = weightMatching(spec, theta, paramsB, { initPerm: perm, initDuals: duals, seed: seed + step, maxIter: opts.maxIter, costDtype: opts.costDtype ?? 'float32' });
         perm = wm.perm;
         duals = wm.duals;
         wmSweeps.push(wm.sweeps);

@@ -162,6 +162,7 @@ test('weightMatching refuses NaN, fractional, zero and infinite maxIter and a fr
     throwsMatching(() => weightMatching(spec, a, b, { maxIter: bad }), new RegExp(`^weightMatching: maxIter must be an integer >= 1, got ${bad}`));
   }
   throwsMatching(() => weightMatching(spec, a, b, { seed: NaN }), /^weightMatching: seed must be an integer/);
+  throwsMatching(() => weightMatching(spec, a, b, { costDtype: 'float16' as never }), /^weightMatching: costDtype must be 'float64' or 'float32', got float16/);
   assert.is(weightMatching(spec, a, b, { maxIter: 1 }).sweeps, 1);
 });
 

@@ -56,6 +56,34 @@ test('property: the WM objective never decreases over sweeps and equals <A, pi(B
   );
 });
 
+test('float32 cost matrices recover a planted permutation under small noise, as float64 does', () => {
+  const a = randomMlp([20, 32, 32, 32, 5], 1);
+  const spec = mlpPermutationSpec(a);
+  const planted = randomPermutation(spec, a, 2);
+  const b = addNoise(applyPermutation(spec, planted, a), 0.01, 3);
+  const res = weightMatching(spec, a, b, { seed: 4, costDtype: 'float32' });
+  const want = invertPermutation(planted);
+  for (const id of Object.keys(want)) assert.equal(Array.from(res.perm[id]!), Array.from(want[id]!), id);
+  assert.ok(res.converged);
+});
+
+test('property: float32 cost matrices find the same permutations as float64, the objective rising up to float32 rounding', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 2, max: 12 }), { minLength: 3, maxLength: 5 }), fc.integer(), fc.boolean(), (widths, seed, planted) => {
+      const a = randomMlp(widths, seed);
+      const spec = mlpPermutationSpec(a);
+      const b = planted ? applyPermutation(spec, randomPermutation(spec, a, seed + 1), a) : randomMlp(widths, seed + 2);
+      const r64 = weightMatching(spec, a, b, { seed });
+      const r32 = weightMatching(spec, a, b, { seed, costDtype: 'float32' });
+      for (const id of Object.keys(r64.perm)) if (Array.from(r64.perm[id]!).join() !== Array.from(r32.perm[id]!).join()) return false;
+      const o = r32.objective;
+      for (let s = 1; s < o.length; s++) if (o[s]! < o[s - 1]! - 1e-4 * Math.max(1, Math.abs(o[s - 1]!))) return false;
+      return true;
+    }),
+    { numRuns: 60 },
+  );
+});
+
 test('WM reduces the distance and the objective increases overall on unrelated models', () => {
   const a = randomMlp([10, 24, 24, 4], 7);
   const b = randomMlp([10, 24, 24, 4], 8);
