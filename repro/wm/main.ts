@@ -149,7 +149,7 @@ export async function run(opts: RunOptions): Promise<string> {
     cnnPerPair: Object.fromEntries(Object.entries(cnnRuns).map(([k, v]) => [k, v.pairs])),
   };
   writeJson(join(opts.outDir, 'metrics.json'), metrics);
-  await writeWmPlots(opts.outDir, pairResults, gptPairs, gptModels.map((m) => m.info.curve));
+  await writeWmPlots(opts.outDir, pairResults, gptPairs, gptModels.map((m) => m.info.curve), Object.fromEntries(Object.entries(cnnRuns).map(([k, v]) => [k, v.pairs])));
   log(`done in ${wallSeconds.toFixed(0)} s`);
   return writeReport(opts.outDir, writeWmReport({ preset: opts.preset, cfg, metrics }));
 }

@@ -4,6 +4,7 @@ import type { InterpolationCurve } from '@tsgrad/wm';
 import { barChart, lineChart, writeSvg, type LineSeries } from '../lib/plot.ts';
 import { meanStdCurves } from '../lib/results.ts';
 import { stat } from '../lib/stats.ts';
+import type { CnnPairResult } from './cnn.ts';
 import type { GptPairResult } from './gpt.ts';
 import { GAMMAS, MATCHERS, type PairResult } from './mlp.ts';
 import type { ValPoint } from './train.ts';
@@ -15,7 +16,19 @@ function banded(name: string, curves: InterpolationCurve[], field: Field): LineS
   return { name, x: curves[0]!.lambdas, y: m.mean, lower: m.lower, upper: m.upper };
 }
 
-export async function writeWmPlots(outDir: string, pairs: PairResult[], gptPairs: GptPairResult[], gptCurves: ValPoint[][]): Promise<void> {
+export async function writeWmPlots(outDir: string, pairs: PairResult[], gptPairs: GptPairResult[], gptCurves: ValPoint[][], cnnPairs: Record<string, CnnPairResult[]> = {}): Promise<void> {
+  for (const [arch, ps] of Object.entries(cnnPairs)) {
+    if (ps.length === 0) continue;
+    writeSvg(
+      join(outDir, `cnn_${arch}_interp_testLoss.svg`),
+      await lineChart({
+        title: `${arch} a -> pi(b), mean ± std over ${ps.length} pairs: test loss (BatchNorm reset unless noted)`,
+        xLabel: 'lambda',
+        yLabel: 'test loss',
+        series: [banded('naive', ps.map((p) => p.curves.naive), 'testLoss'), banded('wm', ps.map((p) => p.curves.wm), 'testLoss'), banded('wm, no reset', ps.map((p) => p.wmNoReset), 'testLoss')],
+      }),
+    );
+  }
   const n = pairs.length;
   for (const [field, name] of [['testLoss', 'test loss'], ['testAcc', 'test accuracy'], ['trainLoss', 'train loss']] as const) {
     writeSvg(
