@@ -65,9 +65,10 @@ export const PRESETS: Record<'quick' | 'standard' | 'full', WmPreset> = {
     // GPT: about 30 ms per step on 2 cores; the last run's curves still fell 0.01 per 100 steps
     // at 1,500, so early stopping counts only improvements of at least minDelta, capped at 2,400
     gpt: { pairs: 3, dModel: 32, nHeads: 4, nLayers: 2, contextLength: 32, batchSize: 16, maxSteps: 2400, evalEvery: 150, patience: 2, minDelta: 0.01, lr: 3e-3, evalWindows: 256 },
-    // CNNs at a quarter width (VGG-11: 4..32 channels; ResNet-20: 4 / 8 / 16) on 5,000 digits:
-    // convolutions are tsgrad's slowest op today (bench/RESULTS.md), so 3 pairs each is what fits
-    cnn: { archs: ['vgg11', 'resnet20'], pairs: 3, width: 0.25, trainSize: 5000, epochs: 2, batchSize: 64, lr: 3e-3, lambdas: 9, evalTest: 1000, evalTrain: 500, statsBatches: 5 },
+    // CNNs at a quarter width (VGG-11: 4..32 channels; ResNet-20: 4 / 8 / 16) on 4,000 digits,
+    // 7-point curves on 600 test digits: convolutions are tsgrad's slowest op today
+    // (bench/RESULTS.md; ResNet-20 trains at about 175 digits/s), so 3 pairs each is what fits
+    cnn: { archs: ['vgg11', 'resnet20'], pairs: 3, width: 0.25, trainSize: 4000, epochs: 2, batchSize: 64, lr: 3e-3, lambdas: 7, evalTest: 600, evalTrain: 300, statsBatches: 3 },
   },
   full: {
     data: 'official',
