@@ -79,16 +79,22 @@ export function formatMeanStd(values: readonly number[], digits = 4): string {
   return n > 1 ? `${mean.toFixed(digits)} ± ${std.toFixed(digits)}` : `${mean.toFixed(digits)} (n = 1)`;
 }
 
-/** Where and when a run happened, for metrics.json. */
-export function runInfo(): { timestamp: string; node: string; platform: string; cpu: string; cores: number; commit: string | null } {
-  let commit: string | null = null;
+/**
+ * The commit checked out when this process started: read once at module load, because a long
+ * run writes its metrics at the end, when HEAD may have moved on.
+ */
+const START_COMMIT: string | null = (() => {
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
-    commit = null;
+    return null;
   }
+})();
+
+/** Where and when a run happened, for metrics.json (the commit is the one the run started from). */
+export function runInfo(): { timestamp: string; node: string; platform: string; cpu: string; cores: number; commit: string | null } {
   const c = cpus();
-  return { timestamp: new Date().toISOString(), node: process.version, platform: `${process.platform}-${process.arch}`, cpu: c[0]?.model ?? 'unknown', cores: c.length, commit };
+  return { timestamp: new Date().toISOString(), node: process.version, platform: `${process.platform}-${process.arch}`, cpu: c[0]?.model ?? 'unknown', cores: c.length, commit: START_COMMIT };
 }
 
 /** A markdown table from a header row and rows of cells. */
