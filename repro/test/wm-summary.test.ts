@@ -141,6 +141,9 @@ test('CNN summary: every seed-dependent scalar is a Stat over pairs, and two ver
   assert.is(c.verdicts.length, 2);
   assert.is(c.verdicts[0]!.held, true);
   assert.is(c.verdicts[1]!.held, true);
+  // a flat spectrum: R(0.3) = R(0) in every pair makes the R claim not applicable, not 'did not hold'
+  const flat = [0, 1, 2].map((i) => ({ ...cnnPair(i), R: { naive: [0.01 * i, 0.01 * i], wm: [0.1 + 0.01 * i, 0.1 + 0.01 * i] } }));
+  assert.is(summariseCnn({ vgg11: { training, pairs: flat } }, PRESETS.quick.cnn, 2000).verdicts[1]!.held, null);
 });
 
 test('property: a conv kernel read as [out, in kh kw] keeps R = 1 between a network and its permuted copy', () => {

@@ -163,7 +163,7 @@ export function writeWmReport({ preset, cfg, metrics: m }: { preset: string; cfg
     `- Data: ${m.dataset.name}. The CNNs train on the first ${m.cnn.trainExamples} digits of its seeded training order and are evaluated on the first ${m.cnn.config.evalTest} test digits, narrowed (width ${m.cnn.config.width}) to fit the time budget.`,
     '- CNN R: a conv kernel [out, in, kh, kw] is read as the matrix [out, in kh kw] it multiplies the im2col columns by; the input permutation moves blocks of kh kw columns. CNN L2 ratios are over the conv kernels and the classifier (no BatchNorm entries).',
     '- GPT: `shared_inhead` adds, after whole-head WM with the shared residual, one exact LAP per head for the q/k rows and one for the v rows with out_proj columns (a single pass, not alternated with the head and residual permutations).',
-    '- `--seeds N` runs floor(N / 2) triplets. Preset times on the 2-core machine: see packages/wm/README.md.',
+    '- `--seeds N` runs floor(N / 2) triplets (3 models each). Preset times on the 2-core machine: see packages/wm/README.md.',
   );
   return o.join('\n') + '\n';
 }
@@ -196,6 +196,24 @@ function cnnSection(o: string[], c: CnnSummary): void {
     '',
   );
   for (const [arch, a] of Object.entries(c.archs)) {
+    const wm = a.barrier.wm.lossMaxGap.mean;
+    if (wm >= 0.1) {
+      o.push(
+        `${arch}: WM lowers the barrier from ${a.barrier.naive.lossMaxGap.mean.toFixed(2)} to ${wm.toFixed(2)} nats but does not reach LMC. ` +
+          `Both papers find LMC for CNNs only when they are wide enough (the barrier shrinks as the width grows; git-re-basin's width study), ` +
+          `and these nets have ${c.config.width} of nn's default width and ${c.config.epochs} epoch(s) on ${c.trainExamples} digits, to fit the time budget. ` +
+          `Without the BatchNorm reset the matched barrier is ${a.barrier.wmNoReset.lossMaxGap.mean.toFixed(2)}: the reset matters.`,
+        '',
+      );
+    }
+    const r = a.R.wm!;
+    if (r['0']!.values.every((v, i) => v === r['0.3']!.values[i])) {
+      o.push(
+        `${arch}: R(0.3) equals R(0) in every pair, so gamma = 0.3 kept every singular value of every layer: the spectra of these narrow, briefly trained ` +
+          'nets are still flat (a wide random matrix has all its singular values within a small factor of each other), and the "large singular vectors" claim cannot be tested here.',
+        '',
+      );
+    }
     o.push(`R per layer, ${arch} (cross terms; none vs WM):`, '');
     o.push(
       markdownTable(
