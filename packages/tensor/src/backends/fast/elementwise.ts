@@ -1,6 +1,7 @@
 /**
  * Elementwise primitives of the fast backend: unary and binary ops, where, assign and
- * cast, plus GELU's fused backward kernel. Every operand is walked row by row with
+ * cast, plus GELU's fused backward kernel (float32 tanh-GELU, forward and backward, runs
+ * on the WebAssembly SIMD kernel of gelu-wasm.ts). Every operand is walked row by row with
  * `stridedRows` (../../strided.ts); the ops that dominate training have their own
  * spelled-out loop so the engine does not call a closure per element.
  */
