@@ -1,6 +1,7 @@
 /**
  * Elementwise primitives of the fast backend: unary and binary ops, where, assign and
- * cast, plus GELU's fused backward kernel. Every operand is walked row by row with
+ * cast, plus GELU's fused backward kernel (float32 tanh-GELU, forward and backward, runs
+ * on the WebAssembly SIMD kernel of gelu-wasm.ts). Every operand is walked row by row with
  * `stridedRows` (../../strided.ts); the ops that dominate training have their own
  * spelled-out loop so the engine does not call a closure per element.
  */
@@ -10,6 +11,7 @@ import { NDArray } from '../../ndarray.ts';
 import { stridedRows } from '../../strided.ts';
 import { geluErfGrad, geluTanh, geluTanhGrad } from '../../special.ts';
 import { BINARY, UNARY } from '../reference/index.ts';
+import { geluBackwardF32, geluF32 } from './gelu-wasm.ts';
 
 /** True when every element of `x` is the same storage element (a broadcast scalar). */
 function isBroadcastScalar(x: NDArray): boolean {
@@ -21,6 +23,9 @@ function isBroadcastScalar(x: NDArray): boolean {
 // only adds the specialised loops that keep the hot ops free of a closure call per element.
 
 export function unary(op: UnaryOp, x: NDArray, outDtype: DType): NDArray {
+  // float32 GELU runs on the WebAssembly SIMD kernel (gelu-wasm.ts) unless it is off
+  const simd = op === 'gelu' && outDtype === 'float32' ? geluF32(x) : undefined;
+  if (simd) return simd;
   const out = allocate(outDtype, x.size);
   const src = x.data;
   const { length, count, step, start } = stridedRows(x.shape, [x]);
@@ -61,6 +66,8 @@ export function unary(op: UnaryOp, x: NDArray, outDtype: DType): NDArray {
 /** `g * gelu'(x)`, the backward of GELU in one pass (see special.ts for the derivatives). */
 export function geluBackward(x: NDArray, g: NDArray, approximate: 'tanh' | 'none'): NDArray {
   const dtype: DType = x.dtype === 'float64' ? 'float64' : 'float32';
+  const simd = approximate === 'tanh' && dtype === 'float32' ? geluBackwardF32(x, g) : undefined;
+  if (simd) return simd;
   const out = allocate(dtype, x.size);
   const { length, count, step, start } = stridedRows(x.shape, [x, g]);
   const xd = x.data;

@@ -1,10 +1,12 @@
 /**
- * The fused softmax / log-softmax kernel of the fast backend.
+ * The fused softmax / log-softmax kernel of the fast backend: float32 on the wasm SIMD
+ * kernel (softmax-wasm.ts), float64 (and float32 where wasm is off) on the loop below.
  */
 import { allocate, type DType } from '../../dtype.ts';
 import { NDArray } from '../../ndarray.ts';
 import { contiguousStrides } from '../../shape.ts';
 import { stridedRows } from '../../strided.ts';
+import { softmaxF32 } from './softmax-wasm.ts';
 
 /**
  * Fused softmax (or log-softmax) along `axis`, one pass per line instead of the five
@@ -15,6 +17,9 @@ import { stridedRows } from '../../strided.ts';
  */
 export function softmax(x: NDArray, axis: number, log: boolean): NDArray {
   const dtype: DType = x.dtype === 'float64' ? 'float64' : 'float32';
+  // float32 runs on the WebAssembly SIMD kernel (softmax-wasm.ts) unless it is off
+  const fast = dtype === 'float32' ? softmaxF32(x, axis, log) : undefined;
+  if (fast) return fast;
   const out = allocate(dtype, x.size);
   const d = x.shape[axis]!;
   const outStrides = contiguousStrides(x.shape);
