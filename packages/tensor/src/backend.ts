@@ -139,6 +139,18 @@ export interface Backend {
    */
   im2col?(x: NDArray, win: Window2d, padValue: number): NDArray;
   col2im?(cols: NDArray, height: number, width: number, win: Window2d): NDArray;
+
+  /**
+   * Optional convolution kernels, used by ops/conv2d.ts (which otherwise composes them
+   * from im2col, matmul and col2im) after it has checked the shapes: `conv2d` is the
+   * forward (x [N, C, H, W], weight [Cout, C/groups, KH, KW] -> [N, Cout, OH, OW], plus
+   * `bias` [Cout] per channel when not null),
+   * `conv2dInputGrad` and `conv2dWeightGrad` its gradients with respect to x and weight for
+   * an output gradient `grad` [N, Cout, OH, OW]. Operands share one float dtype, any strides.
+   */
+  conv2d?(x: NDArray, weight: NDArray, win: Window2d, groups: number, bias: NDArray | null): NDArray;
+  conv2dInputGrad?(grad: NDArray, weight: NDArray, win: Window2d, groups: number, height: number, width: number): NDArray;
+  conv2dWeightGrad?(x: NDArray, grad: NDArray, win: Window2d, groups: number): NDArray;
 }
 
 /** What a fused layer norm returns (see `Backend.layerNorm`). */

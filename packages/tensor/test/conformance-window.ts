@@ -5,14 +5,16 @@
  * random windows (kernel, stride, dilation, asymmetric padding), inputs seen through
  * random layouts, float32 and float64 with NaN and infinities (and now and then int32 or
  * bool), and the pad values pooling uses. Windows that do not fit must fail with the
- * reference's message.
+ * reference's message. The same for the convolution kernels (`Backend.conv2d`,
+ * `conv2dInputGrad`, `conv2dWeightGrad`) against the reference's composition of im2col,
+ * matmul and col2im, with groups, within the tolerance of a float sum.
  */
 import fc from 'fast-check';
 import { test } from 'uvu';
 import type { Backend } from '../src/backend.ts';
 import * as nd from '../src/index.ts';
 import { viewArb } from './arbitraries.ts';
-import { fillFor, sameOutcome } from './conformance-support.ts';
+import { absolute, assertMatches, fillFor, sameOutcome, sumTolerance } from './conformance-support.ts';
 
 const ref = nd.referenceBackend;
 const side = (max: number) => fc.integer({ min: 1, max });
@@ -67,4 +69,57 @@ export function checkWindowKernels(name: string, b: Backend, runs: (n: number) =
       runs(300),
     );
   });
+
+  if (b.conv2d || b.conv2dInputGrad || b.conv2dWeightGrad) {
+    test(`${name}: conv2d and its input and weight gradients (its own kernels) over strided operands, groups and every window`, () => {
+      fc.assert(
+        fc.property(
+          convCaseArb,
+          ([x, w, grad, win, groups]) => {
+            const size: [number, number] = [x.shape[2]!, x.shape[3]!];
+            const cases: [string, (a: nd.NDArray, b: nd.NDArray, c: nd.NDArray) => nd.NDArray][] = [
+              ['conv2d', (xx, ww) => nd.conv2d(xx, ww, win, groups)],
+              ['conv2dInputGrad', (_xx, ww, gg) => nd.conv2dInputGrad(gg, ww, win, groups, size)],
+              ['conv2dWeightGrad', (xx, _ww, gg) => nd.conv2dWeightGrad(xx, gg, win, groups)],
+            ];
+            for (const [op, f] of cases) {
+              const got = nd.withBackend(name, () => f(x, w, grad));
+              const want = nd.withBackend('reference', () => f(x, w, grad));
+              const bound = nd.withBackend('reference', () => f(absolute(x), absolute(w), absolute(grad)));
+              assertMatches(got, want, `${op}: ${x.dtype} input [${x.shape}], weight [${w.shape}], grad [${grad.shape}], groups ${groups}, window ${JSON.stringify(win)}`, 0, sumTolerance(bound, x.dtype));
+            }
+          },
+        ),
+        runs(150),
+      );
+    });
+  }
 }
+
+/**
+ * A convolution: input, weight and output gradient (each in a random layout, of one float
+ * dtype), a window that fits the input, and the groups. Batch 0..2 (an empty one now and then).
+ */
+const convCaseArb = fc
+  .record({
+    dtype: fc.constantFrom<nd.DType>('float32', 'float64'),
+    n: fc.nat(2),
+    groups: side(2),
+    cg: side(2),
+    cog: side(2),
+    win: windowArb,
+    extra: fc.tuple(fc.nat(3), fc.nat(3)),
+  })
+  .chain(({ dtype, n, groups, cg, cog, win, extra }) => {
+    const fits = (a: 0 | 1) => Math.max(1, win.dilation[a] * (win.kernel[a] - 1) + 1 - win.padding[2 * a]! - win.padding[2 * a + 1]!) + extra[a];
+    const [h, w] = [fits(0), fits(1)];
+    const [oh, ow] = nd.windowOutputSize(h, w, win);
+    const fill = { dtype };
+    return fc.tuple(
+      viewArb([n, cg * groups, h, w], fill),
+      viewArb([cog * groups, cg, ...win.kernel], fill),
+      viewArb([n, cog * groups, oh, ow], fill),
+      fc.constant(win),
+      fc.constant(groups),
+    );
+  });

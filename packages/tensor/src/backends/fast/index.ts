@@ -18,7 +18,8 @@
  * - matmul.ts: the matmul primitive, on matmul-kernel.ts (the blocked JS kernel),
  *   wasm/ (the float32 SIMD kernel) and matmul-pool.ts (the worker threads);
  * - indexing.ts: gather, scatterAdd, indexSelect, indexAdd;
- * - window.ts: im2col and col2im, the sliding windows of convolution and pooling.
+ * - window.ts: im2col and col2im, the sliding windows of convolution and pooling;
+ * - conv.ts: conv2d and its two gradients, one sample's columns at a time.
  */
 import type { Backend } from '../../backend.ts';
 import { assign, binary, cast, geluBackward, unary, where } from './elementwise.ts';
@@ -28,6 +29,7 @@ import { matmul } from './matmul.ts';
 import { argReduce, reduce } from './reduce.ts';
 import { softmax } from './softmax.ts';
 import { col2im, im2col } from './window.ts';
+import { conv2d, conv2dInputGrad, conv2dWeightGrad } from './conv.ts';
 
 export const fastBackend: Backend = {
   name: 'fast',
@@ -49,4 +51,7 @@ export const fastBackend: Backend = {
   geluBackward,
   im2col,
   col2im,
+  conv2d,
+  conv2dInputGrad,
+  conv2dWeightGrad,
 };

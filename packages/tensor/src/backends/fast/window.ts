@@ -23,9 +23,9 @@ import { windowOutputSize } from '../../ops/conv.ts';
  * Writes one run of `len` window outputs at `dst[o]`: those before `lo` and from `hi` on
  * are padding (`pad`), those in between read `src[q]`, `src[q + step]`, ...
  */
-type CopyRun = (dst: TypedArray, o: number, len: number, pad: number, lo: number, hi: number, src: TypedArray, q: number, step: number) => void;
+export type CopyRun = (dst: TypedArray, o: number, len: number, pad: number, lo: number, hi: number, src: TypedArray, q: number, step: number) => void;
 /** Adds `len` elements read every `step` from `src[q]` into `dst[o]`, `dst[o + dstStep]`, ... */
-type AddRun = (dst: TypedArray, o: number, dstStep: number, src: TypedArray, q: number, step: number, len: number) => void;
+export type AddRun = (dst: TypedArray, o: number, dstStep: number, src: TypedArray, q: number, step: number, len: number) => void;
 
 // (TypedArray.fill is a call into the runtime: slower than a loop for runs this short)
 function copyF32(dst: TypedArray, o: number, len: number, pad: number, lo: number, hi: number, src: TypedArray, q: number, step: number): void {
@@ -53,23 +53,23 @@ function copyOther(dst: TypedArray, o: number, len: number, pad: number, lo: num
 function addF32(dst: TypedArray, o: number, dstStep: number, src: TypedArray, q: number, step: number, len: number): void {
   const d = dst as Float32Array;
   const s = src as Float32Array;
-  for (let k = 0; k < len; k++, o += dstStep, q += step) d[o] += s[q]!;
+  for (let k = 0; k < len; k++, o += dstStep, q += step) d[o] = d[o]! + s[q]!;
 }
 function addF64(dst: TypedArray, o: number, dstStep: number, src: TypedArray, q: number, step: number, len: number): void {
   const d = dst as Float64Array;
   const s = src as Float64Array;
-  for (let k = 0; k < len; k++, o += dstStep, q += step) d[o] += s[q]!;
+  for (let k = 0; k < len; k++, o += dstStep, q += step) d[o] = d[o]! + s[q]!;
 }
 function addInt32(dst: TypedArray, o: number, dstStep: number, src: TypedArray, q: number, step: number, len: number): void {
-  for (let k = 0; k < len; k++, o += dstStep, q += step) dst[o] += src[q]!; // wraps, as int32 add does
+  for (let k = 0; k < len; k++, o += dstStep, q += step) dst[o] = dst[o]! + src[q]!; // wraps, as int32 add does
 }
 // a bool sum is 1 when any term is (the reference stores a + b as a bool)
 function addBool(dst: TypedArray, o: number, dstStep: number, src: TypedArray, q: number, step: number, len: number): void {
   for (let k = 0; k < len; k++, o += dstStep, q += step) dst[o] = dst[o]! || src[q]! ? 1 : 0;
 }
 
-const copyFor = (dtype: DType): CopyRun => (dtype === 'float32' ? copyF32 : dtype === 'float64' ? copyF64 : copyOther);
-const addFor = (dtype: DType): AddRun => (dtype === 'float32' ? addF32 : dtype === 'float64' ? addF64 : dtype === 'int32' ? addInt32 : addBool);
+export const copyFor = (dtype: DType): CopyRun => (dtype === 'float32' ? copyF32 : dtype === 'float64' ? copyF64 : copyOther);
+export const addFor = (dtype: DType): AddRun => (dtype === 'float32' ? addF32 : dtype === 'float64' ? addF64 : dtype === 'int32' ? addInt32 : addBool);
 
 /**
  * The window outputs `ox` in [lo, hi) whose input column `ox * stride + offset` lies in
@@ -81,6 +81,88 @@ function insideRange(outSize: number, size: number, stride: number, offset: numb
   return [Math.min(lo, outSize), Math.max(hi, Math.min(lo, outSize))];
 }
 
+/** The sizes and offsets a window walk needs, read once from the window and the input's [H, W]. */
+export interface WindowWalk {
+  readonly h: number;
+  readonly w: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly dh: number;
+  readonly dw: number;
+  readonly pt: number;
+  readonly pl: number;
+}
+
+export function windowWalk(h: number, w: number, win: Window2d): WindowWalk {
+  const [oh, ow] = windowOutputSize(h, w, win);
+  return { h, w, kh: win.kernel[0], kw: win.kernel[1], oh, ow, sh: win.stride[0], sw: win.stride[1], dh: win.dilation[0], dw: win.dilation[1], pt: win.padding[0], pl: win.padding[2] };
+}
+
+/** A strided [C, H, W] image (one sample of an NCHW array). */
+export interface Image {
+  readonly data: TypedArray;
+  readonly offset: number;
+  /** Strides of the channel, row and column axes. */
+  readonly strides: readonly [number, number, number];
+}
+
+/**
+ * Writes the windows of one [C, H, W] image, `c` channels, densely as [C, KH, KW, OH, OW]
+ * at `out[o]` on: a [C KH KW, OH OW] matrix, the columns of one sample.
+ */
+export function im2colImage(x: Image, c: number, g: WindowWalk, pad: number, copy: CopyRun, out: TypedArray, o: number): void {
+  const { h, w, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl } = g;
+  const [xs1, xs2, xs3] = x.strides;
+  const src = x.data;
+  const step = sw * xs3;
+  for (let ch = 0; ch < c; ch++) {
+    const plane = x.offset + ch * xs1;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        // columns ox in [lo, hi) read inside the input; the same for every output row
+        const colOffset = j * dw - pl;
+        const [lo, hi] = insideRange(ow, w, sw, colOffset);
+        const first = plane + (lo * sw + colOffset) * xs3;
+        for (let oy = 0; oy < oh; oy++, o += ow) {
+          const y = oy * sh + i * dh - pt;
+          // a row above or below the input is all padding (lo = hi = ow)
+          if (y < 0 || y >= h) copy(out, o, ow, pad, ow, ow, src, 0, 0);
+          else copy(out, o, ow, pad, lo, hi, src, first + y * xs2, step);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Adds the columns of one sample, [C, KH, KW, OH, OW] with strides `cs` read from
+ * `src[from]`, into the dense [C, H, W] image at `out[o]`.
+ */
+export function col2imImage(src: TypedArray, from: number, cs: readonly number[], c: number, g: WindowWalk, add: AddRun, out: TypedArray, o: number): void {
+  const { h, w, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl } = g;
+  const [cs1, cs2, cs3, cs4, cs5] = cs as [number, number, number, number, number];
+  for (let ch = 0; ch < c; ch++) {
+    const plane = o + ch * h * w;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const colOffset = j * dw - pl;
+        const [lo, hi] = insideRange(ow, w, sw, colOffset);
+        if (hi === lo) continue;
+        const tap = from + ch * cs1 + i * cs2 + j * cs3;
+        for (let oy = 0; oy < oh; oy++) {
+          const y = oy * sh + i * dh - pt;
+          if (y < 0 || y >= h) continue;
+          add(out, plane + y * w + lo * sw + colOffset, sw, src, tap + oy * cs4 + lo * cs5, cs5, hi - lo);
+        }
+      }
+    }
+  }
+}
+
 /**
  * Every window of `x` ([N, C, H, W], any strides) as a dense [N, C, KH, KW, OH, OW] array;
  * positions in the padding read `padValue` (already valid for x's dtype). The op layer
@@ -88,38 +170,14 @@ function insideRange(outSize: number, size: number, stride: number, offset: numb
  */
 export function im2col(x: NDArray, win: Window2d, padValue: number): NDArray {
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  const [kh, kw] = win.kernel;
-  const [sh, sw] = win.stride;
-  const [dh, dw] = win.dilation;
-  const [pt, , pl] = win.padding;
-  const [oh, ow] = windowOutputSize(h, w, win);
-  const [xs0, xs1, xs2, xs3] = x.strides as [number, number, number, number];
-  const out = allocate(x.dtype, n * c * kh * kw * oh * ow);
-  const src = x.data;
+  const g = windowWalk(h, w, win);
+  const per = c * g.kh * g.kw * g.oh * g.ow;
+  const out = allocate(x.dtype, n * per);
   const copy = copyFor(x.dtype);
   const pad = castScalar(padValue, x.dtype);
-  const step = sw * xs3;
-  let o = 0;
-  for (let b = 0; b < n; b++) {
-    for (let ch = 0; ch < c; ch++) {
-      const plane = x.offset + b * xs0 + ch * xs1;
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++) {
-          // columns ox in [lo, hi) read inside the input; the same for every output row
-          const colOffset = j * dw - pl;
-          const [lo, hi] = insideRange(ow, w, sw, colOffset);
-          const first = plane + (lo * sw + colOffset) * xs3;
-          for (let oy = 0; oy < oh; oy++, o += ow) {
-            const y = oy * sh + i * dh - pt;
-            // a row above or below the input is all padding (lo = hi = ow)
-            if (y < 0 || y >= h) copy(out, o, ow, pad, ow, ow, src, 0, 0);
-            else copy(out, o, ow, pad, lo, hi, src, first + y * xs2, step);
-          }
-        }
-      }
-    }
-  }
-  return new NDArray(out, [n, c, kh, kw, oh, ow], undefined, 0, x.dtype);
+  const [xs0, xs1, xs2, xs3] = x.strides as [number, number, number, number];
+  for (let b = 0; b < n; b++) im2colImage({ data: x.data, offset: x.offset + b * xs0, strides: [xs1, xs2, xs3] }, c, g, pad, copy, out, b * per);
+  return new NDArray(out, [n, c, g.kh, g.kw, g.oh, g.ow], undefined, 0, x.dtype);
 }
 
 /**
@@ -128,32 +186,11 @@ export function im2col(x: NDArray, win: Window2d, padValue: number): NDArray {
  * padding is dropped. The op layer has checked that the shapes match the window.
  */
 export function col2im(cols: NDArray, height: number, width: number, win: Window2d): NDArray {
-  const [n, c, kh, kw, oh, ow] = cols.shape as [number, number, number, number, number, number];
-  const [sh, sw] = win.stride;
-  const [dh, dw] = win.dilation;
-  const [pt, , pl] = win.padding;
-  const [cs0, cs1, cs2, cs3, cs4, cs5] = cols.strides as [number, number, number, number, number, number];
+  const [n, c] = cols.shape as [number, number];
+  const g = windowWalk(height, width, win);
   const out = allocate(cols.dtype, n * c * height * width);
-  const src = cols.data;
   const add = addFor(cols.dtype);
-  for (let b = 0; b < n; b++) {
-    for (let ch = 0; ch < c; ch++) {
-      const plane = (b * c + ch) * height * width;
-      const from = cols.offset + b * cs0 + ch * cs1;
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++) {
-          const colOffset = j * dw - pl;
-          const [lo, hi] = insideRange(ow, width, sw, colOffset);
-          if (hi === lo) continue;
-          const tap = from + i * cs2 + j * cs3;
-          for (let oy = 0; oy < oh; oy++) {
-            const y = oy * sh + i * dh - pt;
-            if (y < 0 || y >= height) continue;
-            add(out, plane + y * width + lo * sw + colOffset, sw, src, tap + oy * cs4 + lo * cs5, cs5, hi - lo);
-          }
-        }
-      }
-    }
-  }
+  const [cs0, ...cs] = cols.strides;
+  for (let b = 0; b < n; b++) col2imImage(cols.data, cols.offset + b * cs0!, cs, c, g, add, out, b * c * height * width);
   return new NDArray(out, [n, c, height, width], undefined, 0, cols.dtype);
 }
