@@ -184,10 +184,14 @@ export function conv2dWeightGrad(x: NDArray, grad: NDArray, win: Window2d, group
   for (let b = 0; b < n; b++) {
     im2colImage(sample(x, b), c, walk, 0, copy, cols, 0);
     for (let gi = 0; gi < groups; gi++) {
-      const gb = { data: gv.data, offset: gv.offset + b * gs0 + gi * cog * gs1, rowStride: gs1, colStride: step };
-      gemm(gb, { data: cols, offset: gi * k * l, rowStride: 1, colStride: l }, part, 0, k, cog, l, k); // cols[g]^T, read in place
+      // dW[g]^T (K x Cout/G) = cols[g] (K x L) @ dOut[n, g]^T: the columns are A, packed
+      // from whole rows; as B (cols^T) they would be read a column at a time
+      const gt = { data: gv.data, offset: gv.offset + b * gs0 + gi * cog * gs1, rowStride: step, colStride: gs1 };
+      gemm({ data: cols, offset: gi * k * l, rowStride: l, colStride: 1 }, gt, part, 0, cog, k, l, cog);
       const base = gi * cog * k;
-      for (let i = 0; i < cog * k; i++) acc[base + i] = acc[base + i]! + part[i]!;
+      for (let kk = 0; kk < k; kk++) {
+        for (let co = 0; co < cog; co++) acc[base + co * k + kk] = acc[base + co * k + kk]! + part[kk * cog + co]!;
+      }
     }
   }
   const out = allocate(x.dtype, cout * k);
