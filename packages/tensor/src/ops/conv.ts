@@ -43,7 +43,12 @@ export function windowOutputSize(height: number, width: number, win: Window2d): 
   return [Math.floor((height + pt + pb - dh * (kh - 1) - 1) / sh) + 1, Math.floor((width + pl + pr - dw * (kw - 1) - 1) / sw) + 1];
 }
 
-function checkWindow(op: string, shape: readonly number[], win: Window2d): void {
+/**
+ * Throws, naming `op`, unless `win` is a valid window (positive integer kernel, stride and
+ * dilation pairs, four non-negative paddings) and `shape` is 4-D.
+ * @example checkWindow('myPool', x.shape, win)
+ */
+export function checkWindow(op: string, shape: readonly number[], win: Window2d): void {
   const all = [...win.kernel, ...win.stride, ...win.dilation];
   // a [h, w] padding (as conv2d's options take it) must be expanded to [top, bottom, left, right] first
   const lengths = win.kernel.length === 2 && win.stride.length === 2 && win.dilation.length === 2 && win.padding.length === 4;

@@ -17,17 +17,18 @@ import { getBackend } from '../backends/registry.ts';
 import { isFloat } from '../dtype.ts';
 import type { NDArray } from '../ndarray.ts';
 import { shapeToString } from '../shape.ts';
-import { col2im, im2col, windowOutputSize, type Window2d } from './conv.ts';
+import { checkWindow, col2im, im2col, windowOutputSize, type Window2d } from './conv.ts';
 import { add } from './elementwise.ts';
 import { matmul } from './matmul.ts';
 import { sum } from './reduce.ts';
 
-/** Checks what the three ops share: 4-D float arrays of one dtype, and channel counts that match the groups. */
-function check(op: string, x: { name: string; a: NDArray }, y: { name: string; a: NDArray }, groups: number): void {
+/** Checks what the three ops share: 4-D float arrays of one dtype, a valid window and a positive group count. */
+function check(op: string, x: { name: string; a: NDArray }, y: { name: string; a: NDArray }, win: Window2d, groups: number): void {
   const shapes = `${x.name} ${shapeToString(x.a.shape)}, ${y.name} ${shapeToString(y.a.shape)}`;
   if (x.a.ndim !== 4 || y.a.ndim !== 4) throw new Error(`${op}: expected 4-D arrays; got ${shapes}`);
   if (!isFloat(x.a.dtype) || x.a.dtype !== y.a.dtype) throw new TypeError(`${op}: expected float arrays of one dtype, got ${x.name} ${x.a.dtype}, ${y.name} ${y.a.dtype}`);
   if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`${op}: groups must be a positive integer, got ${groups}`);
+  checkWindow(op, x.a.shape, win);
 }
 
 function checkWindowFits(op: string, h: number, w: number, win: Window2d, want: readonly number[] | null, shapes: string): [number, number] {
@@ -44,7 +45,7 @@ function checkWindowFits(op: string, h: number, w: number, win: Window2d, want: 
  * @example conv2d(x, w, { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], padding: [1, 1, 1, 1] }) // [N, Cout, H, W]
  */
 export function conv2d(x: NDArray, weight: NDArray, win: Window2d, groups = 1, bias: NDArray | null = null): NDArray {
-  check('conv2d', { name: 'input', a: x }, { name: 'weight', a: weight }, groups);
+  check('conv2d', { name: 'input', a: x }, { name: 'weight', a: weight }, win, groups);
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [cout, cg, kh, kw] = weight.shape as [number, number, number, number];
   const shapes = `input ${shapeToString(x.shape)}, weight ${shapeToString(weight.shape)}, groups ${groups}`;
@@ -68,7 +69,7 @@ export function conv2d(x: NDArray, weight: NDArray, win: Window2d, groups = 1, b
  * @example conv2dInputGrad(g, w, win, 1, [28, 28]) // [N, C, 28, 28]
  */
 export function conv2dInputGrad(grad: NDArray, weight: NDArray, win: Window2d, groups: number, inputSize: readonly [number, number]): NDArray {
-  check('conv2dInputGrad', { name: 'grad', a: grad }, { name: 'weight', a: weight }, groups);
+  check('conv2dInputGrad', { name: 'grad', a: grad }, { name: 'weight', a: weight }, win, groups);
   const [n, cout, oh, ow] = grad.shape as [number, number, number, number];
   const [wcout, cg, kh, kw] = weight.shape as [number, number, number, number];
   const [h, w] = inputSize;
@@ -90,7 +91,7 @@ export function conv2dInputGrad(grad: NDArray, weight: NDArray, win: Window2d, g
  * @example conv2dWeightGrad(x, g, win, 1) // [Cout, C, 3, 3]
  */
 export function conv2dWeightGrad(x: NDArray, grad: NDArray, win: Window2d, groups: number): NDArray {
-  check('conv2dWeightGrad', { name: 'input', a: x }, { name: 'grad', a: grad }, groups);
+  check('conv2dWeightGrad', { name: 'input', a: x }, { name: 'grad', a: grad }, win, groups);
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [gn, cout, oh, ow] = grad.shape as [number, number, number, number];
   const [kh, kw] = win.kernel;
