@@ -7,6 +7,7 @@
  *   input grad    dcols[n, g] = W[g]^T @ dOut[n, g],   dx[n] = col2im(dcols[n])
  *   weight grad   dW[g]     = sum_n dOut[n, g] @ cols[n, g]^T
  *
+ * (with stride 1 the input gradient is a convolution instead, see `transposedWindow`).
  * The composed form lays out the columns of the whole batch at once: K times the input,
  * 58 MB for a [64, 32, 28, 28] input and a 3x3 kernel, and on the machines we measured
  * writing a freshly allocated buffer that large costs several times the copy itself (the

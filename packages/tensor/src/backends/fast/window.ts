@@ -8,7 +8,11 @@
  * padding is a bounds check (the columns outside are filled with the pad value, or skipped
  * by col2im), never a padded copy of the input. One call per run of OW elements does the
  * per-element work in a loop specialised to one typed-array type, so the engine compiles
- * each to a monomorphic loop (float32 and float64 get their own; int32 and bool share one).
+ * each to a monomorphic loop (float32 and float64 get their own; int32 and bool share the
+ * copy and differ in how they add).
+ *
+ * The per-image walks (`im2colImage`, `col2imImage`) are also what the convolution kernels
+ * (conv.ts) run, one sample at a time.
  *
  * col2im adds each column element into the input position it was read from, visiting the
  * kernel offsets (i, j) in order for every position, which is the order of the reference's
