@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as nd from '@tsgrad/tensor';
-import { conv2d, gradcheck, gradgradcheck, noGrad, Tensor, type Conv2dOptions } from '../src/index.ts';
+import { cat, conv2d, enableGrad, gradcheck, gradgradcheck, gradients, noGrad, Tensor, type Conv2dOptions } from '../src/index.ts';
 import { f64, params, sizeOf, valuesArb, viewedArb } from './arbitraries.ts';
 import { cpuBackends, deviation, loadTorchFixture, tensorOf, type Stored, type TorchCase } from './fixtures/torch-fixture.ts';
 
@@ -154,6 +154,28 @@ test('gradgradcheck: conv2d second derivatives (input, weight and bias together)
     fc.property(small, ([g, xv, wv]) => {
       const b = g.bias ? f64(Array.from({ length: g.cout }, (_, i) => 0.1 * i), [g.cout]) : null;
       return gradgradcheck((x, wt, bb) => conv2d(xv.view(x!), wt!, bb ?? null, g.opts), [xv.leaf, weightOf(g, wv), ...(b ? [b] : [])], { atol: 1e-4 });
+    }),
+    params(12),
+  );
+});
+
+test('gradcheck: conv2d\'s recorded backward in the output gradient too (the input- and weight-gradient ops differentiated in all their operands)', () => {
+  // gradgradcheck holds the output gradient constant; here it is an input, so the
+  // derivatives of the two gradient ops with respect to it are checked as well
+  const arb = geometryArb(1).chain((g) =>
+    fc.tuple(fc.constant(g), viewedArb([g.n, g.c, g.h, g.w]), valuesArb(g.cout * (g.c / g.opts.groups) * g.kernel[0] * g.kernel[1], -1, 1)),
+  );
+  fc.assert(
+    fc.property(arb, ([g, xv, wv]) => {
+      const w = weightOf(g, wv);
+      const out = noGrad(() => conv2d(xv.view(xv.leaf), w, null, g.opts));
+      const dOut = f64(Array.from({ length: out.size }, (_, i) => Math.sin(1.3 * i + 0.2)), out.shape);
+      const backward = (x: Tensor | undefined, wt: Tensor | undefined, go: Tensor | undefined) =>
+        enableGrad(() => {
+          const gs = gradients(conv2d(xv.view(x!), wt!, null, g.opts), [x!, wt!], { gradOutput: go!, createGraph: true });
+          return cat(gs.map((t) => t.reshape([-1])), 0);
+        });
+      return gradcheck(backward, [xv.leaf, w, dOut]);
     }),
     params(12),
   );

@@ -12,6 +12,7 @@
  */
 import type { DType } from './dtype.ts';
 import type { NDArray } from './ndarray.ts';
+import type { Window2d } from './ops/conv.ts';
 
 export type UnaryOp =
   | 'neg'
@@ -127,6 +128,29 @@ export interface Backend {
 
   /** `g * gelu'(x)` elementwise (x and g have the same shape and float dtype): GELU's backward in one pass. */
   geluBackward?(x: NDArray, g: NDArray, approximate: 'tanh' | 'none'): NDArray;
+
+  /**
+   * Optional window kernels, used by ops/conv.ts (which otherwise composes them from
+   * `assign` and `binary`) after it has checked the window and the shapes: `im2col` lays
+   * every window of `x` ([N, C, H, W], any strides) out as a dense
+   * [N, C, KH, KW, OH, OW] array, positions in the padding reading `padValue` (already
+   * valid for x's dtype); `col2im`, its adjoint, adds every column element back into a
+   * dense [N, C, height, width] array and drops what falls into the padding.
+   */
+  im2col?(x: NDArray, win: Window2d, padValue: number): NDArray;
+  col2im?(cols: NDArray, height: number, width: number, win: Window2d): NDArray;
+
+  /**
+   * Optional convolution kernels, used by ops/conv2d.ts (which otherwise composes them
+   * from im2col, matmul and col2im) after it has checked the shapes: `conv2d` is the
+   * forward (x [N, C, H, W], weight [Cout, C/groups, KH, KW] -> [N, Cout, OH, OW], plus
+   * `bias` [Cout] per channel when not null),
+   * `conv2dInputGrad` and `conv2dWeightGrad` its gradients with respect to x and weight for
+   * an output gradient `grad` [N, Cout, OH, OW]. Operands share one float dtype, any strides.
+   */
+  conv2d?(x: NDArray, weight: NDArray, win: Window2d, groups: number, bias: NDArray | null): NDArray;
+  conv2dInputGrad?(grad: NDArray, weight: NDArray, win: Window2d, groups: number, height: number, width: number): NDArray;
+  conv2dWeightGrad?(x: NDArray, grad: NDArray, win: Window2d, groups: number): NDArray;
 }
 
 /** What a fused layer norm returns (see `Backend.layerNorm`). */

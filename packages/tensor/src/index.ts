@@ -13,6 +13,7 @@ export * from './ops/reduce.ts';
 export * from './ops/matmul.ts';
 export * from './ops/norm.ts';
 export * from './ops/conv.ts';
+export * from './ops/conv2d.ts';
 export * from './ops/indexing.ts';
 export * from './ops/creation.ts';
 export * as special from './special.ts';

@@ -23,6 +23,7 @@ import * as nd from '../src/index.ts';
 import { ALL_DTYPES, broadcastPairArb, params, seedArb, viewArb } from './arbitraries.ts';
 import { absolute, anyShapeArb, assertMatches, assertStorage, fillFor, finiteFill, gatherArgsArb, indexArb, RTOL, sameOutcome, selectArgsArb, sumTolerance, twin, writableViewArb } from './conformance-support.ts';
 import { checkFusedKernels } from './conformance-fused.ts';
+import { checkWindowKernels } from './conformance-window.ts';
 
 const ref = nd.referenceBackend;
 const GPU_SHARE = 0.5;
@@ -79,6 +80,7 @@ for (const name of wanted ?? nd.listBackends()) {
     reductionsAndIndexingAgainstReference(name, backend, runs, known);
   }
   checkFusedKernels(name, backend, runs);
+  checkWindowKernels(name, backend, runs);
 }
 
 /** Hand-written expectations every backend meets, the reference included. */

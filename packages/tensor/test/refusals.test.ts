@@ -225,4 +225,19 @@ test('im2col/col2im refuse a window whose lists have the wrong lengths, naming t
   assert.equal(nd.im2col(x, win).shape, [1, 1, 3, 3, 4, 4]);
 });
 
+test('conv2d and its gradients refuse mismatched shapes, dtypes and windows, naming the op and the shapes', () => {
+  const win = { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], padding: [1, 1, 1, 1] } as const;
+  const [x, w, g] = [nd.zeros([2, 4, 5, 5]), nd.zeros([6, 2, 3, 3]), nd.zeros([2, 6, 5, 5])];
+  assert.throws(() => nd.conv2d(x, w, win), /^conv2d: the weight must be \[Cout, C \/ groups, 3, 3\] .*input \[2, 4, 5, 5\], weight \[6, 2, 3, 3\], groups 1/);
+  assert.equal(nd.conv2d(x, w, win, 2).shape, [2, 6, 5, 5]);
+  assert.throws(() => nd.conv2d(x, w, win, 2, nd.zeros([5])), /^conv2d: bias must be a \[6\] float32 array; got float32 \[5\]/);
+  assert.throws(() => nd.conv2d(x, nd.zeros([6, 2, 3, 3], 'float64'), win, 2), /^conv2d: expected float arrays of one dtype, got input float32, weight float64/);
+  assert.throws(() => nd.conv2d(x, w, { ...win, padding: [0, 0, 0, 0], dilation: [3, 3] }, 2), /^conv2d: a kernel \[3, 3\] window .* over 5 x 5 gives -1 x -1 outputs/);
+  throwsMatching(() => nd.conv2d(x, w, { ...win, stride: [0, 1] }, 2), /^conv2d: invalid window/);
+  assert.throws(() => nd.conv2dInputGrad(nd.zeros([2, 6, 4, 5]), w, win, 2, [5, 5]), /^conv2dInputGrad: .* gives 5 x 5 outputs; got grad \[2, 6, 4, 5\]/);
+  assert.equal(nd.conv2dInputGrad(g, w, win, 2, [5, 5]).shape, [2, 4, 5, 5]);
+  assert.throws(() => nd.conv2dWeightGrad(x, nd.zeros([3, 6, 5, 5]), win, 2), /^conv2dWeightGrad: input and grad need the same batch .*input \[2, 4, 5, 5\], grad \[3, 6, 5, 5\]/);
+  assert.equal(nd.conv2dWeightGrad(x, g, win, 2).shape, [6, 2, 3, 3]);
+});
+
 test.run();

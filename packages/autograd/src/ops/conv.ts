@@ -1,16 +1,18 @@
 /**
  * 2-D convolution (PyTorch's conv2d: NCHW, cross-correlation, groups, dilation), and the
- * window ops `im2col` / `col2im` it and the pools are built on.
+ * window ops `im2col` / `col2im` the pools are built on.
  *
  * The forward lays the windows out as columns and multiplies: with K = C/G * KH * KW
  * and L = OH * OW, per group
  *   out[n, g] = W[g] (Cout/G x K) @ cols[n, g] (K x L)      (+ bias)
  * so the derivative rule is the matmul rule in this layout:
- *   dW[g]   = sum_n  dOut[n, g] @ cols[n, g]^T
- *   dcols   = W[g]^T @ dOut[n, g],   dx = col2im(dcols)     (col2im is im2col's adjoint)
+ *   dW[g]   = sum_n  dOut[n, g] @ cols[n, g]^T                  (nd.conv2dWeightGrad)
+ *   dcols   = W[g]^T @ dOut[n, g],   dx = col2im(dcols)         (nd.conv2dInputGrad)
  *   dbias   = dOut summed over N, H, W.
- * The rule is written in tensor ops (and `im2col`/`col2im` are each other's derivative),
- * so a recorded backward can be differentiated again.
+ * The three products are array ops (nd.conv2d and its two gradients, which a backend may
+ * run as fused kernels) recorded here as ops of their own. All three are bilinear, and
+ * each one's derivative is made of the other two (see `convInputGrad`), so a recorded
+ * backward can be differentiated again.
  */
 import * as nd from '@tsgrad/tensor';
 import { record } from '../graph.ts';
@@ -66,7 +68,7 @@ function convGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv
     throw new TypeError(`conv2d: expected float tensors, got input ${x.dtype}, weight ${weight.dtype}${bias ? `, bias ${bias.dtype}` : ''}`);
   }
   const groups = opts.groups ?? 1;
-  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const [, c, h, w] = x.shape as [number, number, number, number];
   const [cout, cg, kh, kw] = weight.shape as [number, number, number, number];
   if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`conv2d: groups must be a positive integer, got ${groups}`);
   if (cg * groups !== c || cout % groups !== 0) {
@@ -93,7 +95,7 @@ function convGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv
   if (oh < 1 || ow < 1) {
     throw new Error(`conv2d: the kernel (dilation [${dilation.join(', ')}]) is larger than the padded input (padding [${padding.join(', ')}]); got ${shapes}`);
   }
-  return { win, n, c, h, w, cout, groups, k: cg * kh * kw, oh, ow };
+  return { win, h, w, groups };
 }
 
 /**
@@ -108,26 +110,53 @@ function convGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv
  */
 export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   if (input.ndim === 3) return conv2d(input.unsqueeze(0), weight, bias, opts).squeeze(0);
-  const { win, n, c, h, w, cout, groups, k, oh, ow } = convGeometry(input, weight, bias, opts);
+  const { win, h, w, groups } = convGeometry(input, weight, bias, opts);
   // parameters in another float type compute in the input's (as layerNorm); their
   // gradients come back through the cast in their own type
   if (weight.dtype !== input.dtype) weight = weight.to(input.dtype);
   if (bias && bias.dtype !== input.dtype) bias = bias.to(input.dtype);
-  const [kh, kw] = win.kernel;
-  const cols = nd.im2col(input.data, win).reshape([n, groups, k, oh * ow]);
-  // [G, Cout/G, K] broadcast over the batch: one GEMM per (sample, group)
-  let out = nd.matmul(weight.data.reshape([groups, cout / groups, k]), cols).reshape([n, cout, oh, ow]);
-  if (bias) out = nd.add(out, bias.data.reshape([1, cout, 1, 1]));
-  const inputs = bias ? [input, weight, bias] : [input, weight];
-  return record('conv2d', out, inputs, (g) => {
-    const gm = g.reshape([n, groups, cout / groups, oh * ow]);
-    const dx = input.requiresGrad
-      ? col2im(weight.reshape([groups, cout / groups, k]).mT.matmul(gm).reshape([n, c, kh, kw, oh, ow]), h, w, win)
-      : null;
-    // The columns are rebuilt rather than kept from the forward: that costs one copy but
-    // keeps K times the input's memory free between forward and backward.
-    const dw = weight.requiresGrad ? gm.matmul(im2col(input, win).reshape([n, groups, k, oh * ow]).mT).sum(0).reshape(weight.shape) : null;
-    const db = bias?.requiresGrad ? g.sum([0, 2, 3]) : null;
-    return bias ? [dx, dw, db] : [dx, dw];
+  return convRecord(input, weight, bias, { win, groups, inputSize: [h, w] });
+}
+
+/** What the three recorded convolution ops share. */
+interface ConvShape {
+  win: nd.Window2d;
+  groups: number;
+  inputSize: [number, number];
+}
+
+/** Records x (*) weight (+ bias) with its derivative rule. */
+function convRecord(x: Tensor, weight: Tensor, bias: Tensor | null, s: ConvShape): Tensor {
+  const out = nd.conv2d(x.data, weight.data, s.win, s.groups, bias?.data ?? null);
+  return record('conv2d', out, bias ? [x, weight, bias] : [x, weight], (g) => {
+    const dx = x.requiresGrad ? convInputGrad(g, weight, s) : null;
+    const dw = weight.requiresGrad ? convWeightGrad(x, g, s) : null;
+    return bias ? [dx, dw, bias.requiresGrad ? g.sum([0, 2, 3]) : null] : [dx, dw];
   });
+}
+
+/**
+ * The input gradient of the convolution, g (*)^T weight, as an op of its own. It is
+ * bilinear: <convInputGrad(g, W), h> = <g, conv(h, W)>, so its derivative for an output
+ * gradient h is conv(h, W) with respect to g and convWeightGrad(h, g) with respect to W.
+ */
+function convInputGrad(g: Tensor, weight: Tensor, s: ConvShape): Tensor {
+  const dx = nd.conv2dInputGrad(g.data, weight.data, s.win, s.groups, s.inputSize);
+  return record('conv2dInputGrad', dx, [g, weight], (h) => [
+    g.requiresGrad ? convRecord(h, weight, null, s) : null,
+    weight.requiresGrad ? convWeightGrad(h, g, s) : null,
+  ]);
+}
+
+/**
+ * The weight gradient of the convolution as an op of its own: <convWeightGrad(x, g), v> =
+ * <g, conv(x, v)> = <convInputGrad(g, v), x>, which gives its derivative for a
+ * weight-shaped output gradient v.
+ */
+function convWeightGrad(x: Tensor, g: Tensor, s: ConvShape): Tensor {
+  const dw = nd.conv2dWeightGrad(x.data, g.data, s.win, s.groups);
+  return record('conv2dWeightGrad', dw, [x, g], (v) => [
+    x.requiresGrad ? convInputGrad(g, v, s) : null,
+    g.requiresGrad ? convRecord(x, v, null, s) : null,
+  ]);
 }

@@ -8,11 +8,13 @@
  * `[n, c, kh, kw, oh, ow]` is `padded[n, c, oh*sh + kh*dh, ow*sw + kw*dw]`, so the view
  * needs no index arithmetic at all, only strides. `col2im` is its adjoint: every column
  * element is added back to the input position it was read from (overlapping windows
- * sum), and the padding is cut off. Both run on the backend primitives `assign` and
- * `binary`, so every backend runs them.
+ * sum), and the padding is cut off. Both are composed here from the backend primitives
+ * `assign` and `binary`, so every backend runs them; a backend with its own window
+ * kernels (`Backend.im2col` / `col2im`, the fast backend's are in backends/fast/window.ts)
+ * runs those instead, after the checks here.
  */
 import { getBackend } from '../backends/registry.ts';
-import type { DType } from '../dtype.ts';
+import { checkedCast, type DType } from '../dtype.ts';
 import { NDArray } from '../ndarray.ts';
 import { shapeToString } from '../shape.ts';
 import { full } from './creation.ts';
@@ -41,7 +43,12 @@ export function windowOutputSize(height: number, width: number, win: Window2d): 
   return [Math.floor((height + pt + pb - dh * (kh - 1) - 1) / sh) + 1, Math.floor((width + pl + pr - dw * (kw - 1) - 1) / sw) + 1];
 }
 
-function checkWindow(op: string, shape: readonly number[], win: Window2d): void {
+/**
+ * Throws, naming `op`, unless `win` is a valid window (positive integer kernel, stride and
+ * dilation pairs, four non-negative paddings) and `shape` is 4-D.
+ * @example checkWindow('myPool', x.shape, win)
+ */
+export function checkWindow(op: string, shape: readonly number[], win: Window2d): void {
   const all = [...win.kernel, ...win.stride, ...win.dilation];
   // a [h, w] padding (as conv2d's options take it) must be expanded to [top, bottom, left, right] first
   const lengths = win.kernel.length === 2 && win.stride.length === 2 && win.dilation.length === 2 && win.padding.length === 4;
@@ -83,7 +90,12 @@ export function im2col(x: NDArray, win: Window2d, padValue = 0): NDArray {
   if (oh < 1 || ow < 1) {
     throw new Error(`im2col: kernel [${win.kernel.join(', ')}] (dilation [${win.dilation.join(', ')}]) does not fit input ${shapeToString(x.shape)} padded by [${win.padding.join(', ')}]`);
   }
-  const padded = win.padding.some((p) => p > 0) ? pad2d(x, win.padding, padValue) : x;
+  const padding = win.padding.some((p) => p > 0);
+  // the pad value must be storable in x's dtype (no -Infinity in int32) when padding is read
+  const fill = padding ? checkedCast(padValue, x.dtype, 'im2col') : 0;
+  const backend = getBackend();
+  if (backend.im2col) return backend.im2col(x, win, fill);
+  const padded = padding ? pad2d(x, win.padding, fill) : x;
   const [s0, s1, s2, s3] = padded.strides as [number, number, number, number];
   const [kh, kw] = win.kernel;
   const view = new NDArray(
@@ -94,7 +106,7 @@ export function im2col(x: NDArray, win: Window2d, padValue = 0): NDArray {
     padded.dtype,
   );
   const out = NDArray.zeros(view.shape, x.dtype);
-  getBackend().assign(out, view);
+  backend.assign(out, view);
   return out;
 }
 
@@ -111,12 +123,13 @@ export function col2im(cols: NDArray, height: number, width: number, win: Window
   if (cols.ndim !== 6 || kh !== win.kernel[0] || kw !== win.kernel[1] || oh !== eh || ow !== ew) {
     throw new Error(`col2im: columns of shape ${shapeToString(cols.shape)} do not match kernel [${win.kernel.join(', ')}] over a ${height} x ${width} input (expected ${eh} x ${ew} windows)`);
   }
+  const backend = getBackend();
+  if (backend.col2im) return backend.col2im(cols, height, width, win);
   const [pt, pb, pl, pr] = win.padding;
   const hp = height + pt + pb;
   const wp = width + pl + pr;
   const dtype: DType = cols.dtype;
   const out = NDArray.zeros([n, c, hp, wp], dtype);
-  const backend = getBackend();
   // When a window ends before the next one starts (pooling with stride = kernel), no
   // position is written twice and the columns can simply be copied in.
   const disjoint = (kh - 1) * win.dilation[0] < win.stride[0] && (kw - 1) * win.dilation[1] < win.stride[1];

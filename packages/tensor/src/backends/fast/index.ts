@@ -17,7 +17,9 @@
  * - layer-norm-kernel.ts: the fused layer norm, forward and backward;
  * - matmul.ts: the matmul primitive, on matmul-kernel.ts (the blocked JS kernel),
  *   wasm/ (the float32 SIMD kernel) and matmul-pool.ts (the worker threads);
- * - indexing.ts: gather, scatterAdd, indexSelect, indexAdd.
+ * - indexing.ts: gather, scatterAdd, indexSelect, indexAdd;
+ * - window.ts: im2col and col2im, the sliding windows of convolution and pooling;
+ * - conv.ts: conv2d and its two gradients, one sample's columns at a time.
  */
 import type { Backend } from '../../backend.ts';
 import { assign, binary, cast, geluBackward, unary, where } from './elementwise.ts';
@@ -26,6 +28,8 @@ import { layerNorm, layerNormBackward } from './layer-norm-kernel.ts';
 import { matmul } from './matmul.ts';
 import { argReduce, reduce } from './reduce.ts';
 import { softmax } from './softmax.ts';
+import { col2im, im2col } from './window.ts';
+import { conv2d, conv2dInputGrad, conv2dWeightGrad } from './conv.ts';
 
 export const fastBackend: Backend = {
   name: 'fast',
@@ -45,4 +49,9 @@ export const fastBackend: Backend = {
   layerNorm,
   layerNormBackward,
   geluBackward,
+  im2col,
+  col2im,
+  conv2d,
+  conv2dInputGrad,
+  conv2dWeightGrad,
 };
