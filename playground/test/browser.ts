@@ -131,13 +131,26 @@ async function lmcFlow(page: Page, origin: string): Promise<void> {
   await page.goto(`${origin}/#lmc`);
   await page.click('#lmc-run');
   await page.waitForSelector('#lmc-progress[data-done="true"]', { timeout: 300_000 });
-  const st = (await page.evaluate(() => ({ ...(globalThis as any).tsgradPlayground.lmc }))) as { naiveBarrier: number; matchedBarrier: number; amBarrier: number; distanceRatio: number; alignment: { naive: number; matched: number } };
+  const st = (await page.evaluate(() => ({ ...(globalThis as any).tsgradPlayground.lmc }))) as {
+    naiveBarrier: number;
+    matchedBarrier: number;
+    amBarrier: number;
+    steBarrier: number;
+    distanceRatio: number;
+    steDistanceRatio: number;
+    ste: { steps: number; agreementWithWm: number };
+    alignment: { naive: number; matched: number; ste: number };
+  };
   assert.ok(st.matchedBarrier < st.naiveBarrier, `matched barrier ${st.matchedBarrier} should be below naive ${st.naiveBarrier}`);
   assert.ok(st.amBarrier < st.naiveBarrier, `activation-matched barrier ${st.amBarrier} should be below naive ${st.naiveBarrier}`);
+  // STE ran (3 epochs of 20 batches) and its permutation flattens the line as well
+  assert.equal(st.ste.steps, 60, 'STE steps: 3 passes over 2,000 digits in batches of 100');
+  assert.ok(st.steBarrier < st.naiveBarrier, `STE barrier ${st.steBarrier} should be below naive ${st.naiveBarrier}`);
+  assert.ok(st.steDistanceRatio < 1, `STE should bring B closer to A: ratio ${st.steDistanceRatio}`);
   assert.ok(st.alignment.matched > st.alignment.naive, `weight matching should align singular vectors: R(0.5) ${st.alignment.naive} -> ${st.alignment.matched}`);
   assert.ok(st.distanceRatio < 1, `weight matching should bring B closer to A: ratio ${st.distanceRatio}`);
   await page.screenshot({ path: join(shots, 'lmc.png'), fullPage: true });
-  log(`lmc view: test loss barrier naive ${st.naiveBarrier.toFixed(3)}, weight matching ${st.matchedBarrier.toFixed(3)}, activation matching ${st.amBarrier.toFixed(3)}; WM L2 ratio ${st.distanceRatio.toFixed(3)}, R(0.5) ${st.alignment.naive.toFixed(3)} -> ${st.alignment.matched.toFixed(3)}`);
+  log(`lmc view: test loss barrier naive ${st.naiveBarrier.toFixed(3)}, weight matching ${st.matchedBarrier.toFixed(3)}, activation matching ${st.amBarrier.toFixed(3)}, STE ${st.steBarrier.toFixed(3)}; L2 ratio WM ${st.distanceRatio.toFixed(3)}, STE ${st.steDistanceRatio.toFixed(3)}; R(0.5) ${st.alignment.naive.toFixed(3)} -> WM ${st.alignment.matched.toFixed(3)}, STE ${st.alignment.ste.toFixed(3)}; STE agrees with WM on ${(100 * st.ste.agreementWithWm).toFixed(0)} % of units`);
 }
 
 async function main(): Promise<void> {

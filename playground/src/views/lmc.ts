@@ -1,12 +1,12 @@
 /**
  * The linear-mode-connectivity view: two MLPs trained from different seeds, the straight line
- * between their weights (naive), and the same line after weight matching permutes B's hidden
- * units to line up with A's.
+ * between their weights (naive), and the same line after weight matching, activation matching
+ * or the straight-through estimator permutes B's hidden units to line up with A's.
  */
 import { argmax } from '@tsgrad/tensor';
 import { noGrad, Tensor } from '@tsgrad/autograd';
-import { MLP } from '@tsgrad/nn';
-import { activationMatching, alignmentR, applyPermutation, layerSVDs, weightMatrixKeys, interpolate, mlpFeatureSources, l2Distance, lerpStateDicts, linspace01, mlpPermutationSpec, weightMatching, type InterpolationCurve } from '@tsgrad/wm';
+import { DataLoader, MLP, TensorDataset } from '@tsgrad/nn';
+import { activationMatching, alignmentR, applyPermutation, layerSVDs, weightMatrixKeys, interpolate, mlpFeatureSources, l2Distance, lerpStateDicts, linspace01, mlpPermutationSpec, steMatching, weightMatching, type InterpolationCurve, type Permutation } from '@tsgrad/wm';
 import { fmt, h, nextFrame, sourceLink } from '../dom.ts';
 import { digitFigure } from '../digits.ts';
 import { loadSubset, Trainer } from '../mnist.ts';
@@ -18,13 +18,38 @@ export interface LmcState {
   naiveBarrier?: number;
   matchedBarrier?: number;
   amBarrier?: number;
+  steBarrier?: number;
+  /** ||A - pi(B)|| / ||A - B|| after weight matching. */
   distanceRatio?: number;
-  /** Singular-vector alignment R(0.5) over all layers: without a permutation, and after WM. */
-  alignment?: { naive: number; matched: number };
+  /** The same ratio after STE. */
+  steDistanceRatio?: number;
+  /** STE's optimizer steps, and the share of hidden units it pairs as weight matching does. */
+  ste?: { steps: number; agreementWithWm: number };
+  /** Singular-vector alignment R(0.5) over all layers: without a permutation, after WM, after STE. */
+  alignment?: { naive: number; matched: number; ste: number };
 }
 
 const HIDDEN = [128, 128];
 const STEPS = 400;
+/**
+ * STE in the page: 3 passes over the 2,000 digits in batches of 100 (60 steps, a few seconds).
+ * Adam at 3e-3 rather than STE-MM's 1e-3, so that theta~ moves away from A within so few steps
+ * (at 1e-3 and 2 epochs it keeps weight matching's permutation unchanged).
+ */
+const STE = { epochs: 3, batchSize: 100, lr: 3e-3 };
+
+/** Share of all hidden units that two permutations send to the same place. */
+function agreement(p: Permutation, q: Permutation): number {
+  let same = 0;
+  let all = 0;
+  for (const k of Object.keys(p)) {
+    const a = p[k]!;
+    const b = q[k]!;
+    for (let i = 0; i < a.length; i++) same += a[i] === b[i] ? 1 : 0;
+    all += a.length;
+  }
+  return same / all;
+}
 
 export function lmcView(root: HTMLElement): void {
   const run = h('button', { id: 'lmc-run' }, 'train A and B, then match');
@@ -62,6 +87,17 @@ export function lmcView(root: HTMLElement): void {
     state.distanceRatio = l2Distance(sdA, matched) / l2Distance(sdA, sdB);
     // activation matching: the same search, but on how alike the units' outputs are on the training digits
     const am = applyPermutation(spec, activationMatching(spec, a, b, [{ input: new Tensor(data.train.images) }], { features: mlpFeatureSources(spec) }).perm, sdB);
+    const net = new MLP([784, ...HIDDEN, 10], { seed: 9 });
+
+    // STE: learn the midpoint's loss down, projecting onto permutations of B by weight matching every step
+    progress.textContent = `straight-through estimator: ${STE.epochs} passes over the digits…`;
+    await nextFrame();
+    const loader = new DataLoader(new TensorDataset(data.train.images, data.train.labels), { batchSize: STE.batchSize, shuffle: true, seed: 5 });
+    const epochBatches = (epoch: number) => Array.from(loader.batches(epoch), ([x, y]) => ({ input: x!, target: y! }));
+    const ste = steMatching(spec, net, sdA, sdB, epochBatches, { epochs: STE.epochs, lr: STE.lr, seed: 0 });
+    const steB = applyPermutation(spec, ste.perm, sdB);
+    state.steDistanceRatio = l2Distance(sdA, steB) / l2Distance(sdA, sdB);
+    state.ste = { steps: ste.steps, agreementWithWm: agreement(ste.perm, perm) };
 
     state.phase = 'interpolating';
     progress.textContent = 'evaluating the two straight lines…';
@@ -69,13 +105,14 @@ export function lmcView(root: HTMLElement): void {
     const train = [{ input: new Tensor(data.train.images), target: data.train.labels }];
     const test = [{ input: new Tensor(data.test.images), target: data.test.labels }];
     const lambdas = linspace01(11);
-    const net = new MLP([784, ...HIDDEN, 10], { seed: 9 });
     const naive = interpolate(sdA, sdB, lambdas, { train, test, net });
     const wm = interpolate(sdA, matched, lambdas, { train, test, net });
     const amCurve = interpolate(sdA, am, lambdas, { train, test, net });
     state.naiveBarrier = naive.barrier.loss.test.maxMinusMean;
     state.matchedBarrier = wm.barrier.loss.test.maxMinusMean;
     state.amBarrier = amCurve.barrier.loss.test.maxMinusMean;
+    const steCurve = interpolate(sdA, steB, lambdas, { train, test, net });
+    state.steBarrier = steCurve.barrier.loss.test.maxMinusMean;
 
     // singular-vector alignment (Ito et al.): do B's top singular directions line up with A's?
     progress.textContent = 'singular value decompositions of every weight matrix…';
@@ -84,7 +121,8 @@ export function lmcView(root: HTMLElement): void {
     const [svdA, svdB] = [layerSVDs(sdA, keys), layerSVDs(sdB, keys)];
     const rNaive = alignmentR(spec, svdA, svdB, null, [0.5]);
     const rWm = alignmentR(spec, svdA, svdB, perm, [0.5]);
-    state.alignment = { naive: rNaive.overall[0]!, matched: rWm.overall[0]! };
+    const rSte = alignmentR(spec, svdA, svdB, ste.perm, [0.5]);
+    state.alignment = { naive: rNaive.overall[0]!, matched: rWm.overall[0]!, ste: rSte.overall[0]! };
 
     const curve = (c: InterpolationCurve, key: 'testLoss' | 'testAcc') => c.lambdas.map((l, i) => [l, c[key][i]!] as [number, number]);
     plots.replaceChildren(
@@ -93,6 +131,7 @@ export function lmcView(root: HTMLElement): void {
           { name: 'naive', color: '#d9534f', points: curve(naive, 'testLoss') },
           { name: 'weight matching', color: '#2a7ab9', points: curve(wm, 'testLoss') },
           { name: 'activation matching', color: '#3a9a4a', points: curve(amCurve, 'testLoss'), dashed: true },
+          { name: 'STE', color: '#8a4fbf', points: curve(steCurve, 'testLoss'), dashed: true },
         ],
         { title: 'test loss along (1 − λ)·A + λ·B', xLabel: 'λ', yMin: 0 },
       ),
@@ -101,6 +140,7 @@ export function lmcView(root: HTMLElement): void {
           { name: 'naive', color: '#d9534f', points: curve(naive, 'testAcc') },
           { name: 'weight matching', color: '#2a7ab9', points: curve(wm, 'testAcc') },
           { name: 'activation matching', color: '#3a9a4a', points: curve(amCurve, 'testAcc'), dashed: true },
+          { name: 'STE', color: '#8a4fbf', points: curve(steCurve, 'testAcc'), dashed: true },
         ],
         { title: 'test accuracy', xLabel: 'λ', yMin: 0, yMax: 1 },
       ),
@@ -113,6 +153,7 @@ export function lmcView(root: HTMLElement): void {
         h('tr', {}, h('th', {}, 'naive'), h('td', {}, fmt(state.naiveBarrier)), h('td', {}, fmt(naive.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, sdB)))),
         h('tr', {}, h('th', {}, 'weight matching'), h('td', {}, fmt(state.matchedBarrier)), h('td', {}, fmt(wm.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, matched)))),
         h('tr', {}, h('th', {}, 'activation matching'), h('td', {}, fmt(state.amBarrier)), h('td', {}, fmt(amCurve.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, am)))),
+        h('tr', {}, h('th', {}, 'STE'), h('td', {}, fmt(state.steBarrier)), h('td', {}, fmt(steCurve.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, steB)))),
       ),
     );
     numbers.append(
@@ -123,9 +164,10 @@ export function lmcView(root: HTMLElement): void {
         h('tr', {}, h('th', {}, ''), ...keys.map((k) => h('th', {}, k)), h('th', {}, 'all layers')),
         h('tr', {}, h('th', {}, 'naive'), ...keys.map((k) => h('td', {}, fmt(rNaive.perLayer[k]![0]!))), h('td', {}, fmt(state.alignment.naive))),
         h('tr', {}, h('th', {}, 'weight matching'), ...keys.map((k) => h('td', {}, fmt(rWm.perLayer[k]![0]!))), h('td', {}, fmt(state.alignment.matched))),
+        h('tr', {}, h('th', {}, 'STE'), ...keys.map((k) => h('td', {}, fmt(rSte.perLayer[k]![0]!))), h('td', {}, fmt(state.alignment.ste))),
       ),
     );
-    progress.textContent = `done: A and B reach test accuracy ${fmt(naive.testAcc[0]!)} and ${fmt(naive.testAcc[10]!)}; weight matching took ${sweeps} sweeps.`;
+    progress.textContent = `done: A and B reach test accuracy ${fmt(naive.testAcc[0]!)} and ${fmt(naive.testAcc[10]!)}; weight matching took ${sweeps} sweeps; STE took ${ste.steps} steps and pairs ${fmt(100 * state.ste.agreementWithWm)} % of the hidden units as weight matching does.`;
 
     // the slider loads the matched midpoint model and shows its guesses
     const showLambda = () => {
@@ -152,8 +194,10 @@ export function lmcView(root: HTMLElement): void {
       { class: 'explain' },
       'Train the same network twice from different random seeds and both learn the task, but averaging their weights usually gives a broken model: the loss rises in the middle of the straight line between them (a barrier). ',
       'Part of the reason is symmetry: shuffling the hidden units of a layer (and the matching rows and columns around it) leaves the function unchanged. ',
-      'Weight matching searches for the shuffle of B that makes its weights closest to A’s, layer by layer, each step a linear assignment problem; activation matching instead pairs units whose outputs agree on the training digits. After either, the straight line from A to the shuffled B often stays low. ',
-      'Sources: ', sourceLink('packages/wm/src/weight-matching.ts'), ', ', sourceLink('packages/wm/src/activation-matching.ts'), ', ', sourceLink('packages/wm/src/lap.ts'), ', ', sourceLink('packages/wm/src/interpolate.ts'), ', ', sourceLink('playground/src/views/lmc.ts'), '.',
+      'Weight matching searches for the shuffle of B that makes its weights closest to A’s, layer by layer, each step a linear assignment problem; activation matching instead pairs units whose outputs agree on the training digits. ',
+      'The straight-through estimator (STE) looks at the loss instead: it trains a copy of the weights so that the model halfway between A and the shuffled B does well, finding the shuffle by weight matching against that copy at every step and passing the gradient straight through the shuffle as if it were not there; it keeps the shuffle with the lowest loss it saw. ',
+      'After any of the three, the straight line from A to the shuffled B often stays low. ',
+      'Sources: ', sourceLink('packages/wm/src/weight-matching.ts'), ', ', sourceLink('packages/wm/src/activation-matching.ts'), ', ', sourceLink('packages/wm/src/ste.ts'), ', ', sourceLink('packages/wm/src/lap.ts'), ', ', sourceLink('packages/wm/src/interpolate.ts'), ', ', sourceLink('playground/src/views/lmc.ts'), '.',
     ),
     h('div', { class: 'controls' }, run),
     progress,
