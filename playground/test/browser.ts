@@ -6,9 +6,11 @@
  *   CHROMIUM=/path/to/chrome pnpm test:browser   another browser binary (default /usr/bin/chromium)
  *   pnpm test:browser --skip-lmc                 without the LMC view
  *   pnpm test:browser --skip-conformance         without the backend test files in the page
+ *   pnpm test:browser --only eva,lmc             only these views' flows (and no conformance)
+ *   pnpm test:browser --update-screenshots       also copy the views' screenshots to playground/screenshots/ (for the README)
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
@@ -22,6 +24,13 @@ const shots = join(here, '..', 'results', 'playground');
 const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const t0 = performance.now();
 const log = (msg: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${msg}`);
+
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',')) : undefined;
+const VIEW_NAMES = ['autograd', 'training', 'lmc', 'eva'];
+for (const v of only ?? []) if (!VIEW_NAMES.includes(v)) throw new Error(`test:browser: --only takes views among ${VIEW_NAMES.join(', ')}, got '${v}'`);
+/** Whether a view's flow runs (all of them unless `--only` names some). */
+const runs = (view: string) => only === undefined || only.has(view);
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.map': 'application/json' };
 
@@ -153,6 +162,58 @@ async function lmcFlow(page: Page, origin: string): Promise<void> {
   log(`lmc view: test loss barrier naive ${st.naiveBarrier.toFixed(3)}, weight matching ${st.matchedBarrier.toFixed(3)}, activation matching ${st.amBarrier.toFixed(3)}, STE ${st.steBarrier.toFixed(3)}; L2 ratio WM ${st.distanceRatio.toFixed(3)}, STE ${st.steDistanceRatio.toFixed(3)}; R(0.5) ${st.alignment.naive.toFixed(3)} -> WM ${st.alignment.matched.toFixed(3)}, STE ${st.alignment.ste.toFixed(3)}; STE agrees with WM on ${(100 * st.ste.agreementWithWm).toFixed(0)} % of units`);
 }
 
+async function evaFlow(page: Page, origin: string): Promise<void> {
+  await page.goto(`${origin}/#eva`);
+  await page.waitForSelector('#eva-info[data-ready="true"]', { timeout: 60_000 });
+  await page.click('#eva-run');
+  await page.waitForFunction(() => ['analysed', 'failed'].includes((globalThis as any).tsgradPlayground.eva.phase), { timeout: 180_000, polling: 250 });
+  type Run = { rho: number; ranks: Record<string, number>; rankSum: number; batches: number };
+  const analysed = (await page.evaluate(() => JSON.parse(JSON.stringify((globalThis as any).tsgradPlayground.eva)))) as { phase: string; error?: string; budget: number; runs: Run[] };
+  assert.equal(analysed.phase, 'analysed', `EVA failed in the page: ${analysed.error}`);
+  const rhos = analysed.runs.map((r) => r.rho);
+  assert.ok(rhos.length >= 3 && rhos[0] === 1, `EVA should run at rho 1 and more: ${rhos}`);
+  // 13 LoRA layers (6 Linears in each of 2 blocks, and the head) of rank 4 each
+  assert.equal(analysed.budget, 13 * 4, 'rank budget');
+  for (const run of analysed.runs) {
+    assert.equal(Object.keys(run.ranks).length, 13, `rho ${run.rho}: one rank per LoRA layer`);
+    assert.equal(run.rankSum, analysed.budget, `rho ${run.rho}: EVA's ranks sum to ${run.rankSum}, not the budget ${analysed.budget}`);
+    if (run.rho === 1) assert.ok(Object.values(run.ranks).every((r) => r === 4), `rho 1 caps every layer at r: ${JSON.stringify(run.ranks)}`);
+  }
+  // the grid the slider shows: at each rho the drawn ranks sum to the budget and none passes its cap
+  for (let k = 0; k < rhos.length; k++) {
+    await page.$eval('#eva-rho', (el, v) => {
+      (el as unknown as { value: string }).value = String(v);
+      el.dispatchEvent(new Event('input'));
+    }, k);
+    const rows = await page.$$eval('#eva-grid g.eva-row', (gs) => gs.map((g) => ({ rank: Number(g.getAttribute('data-rank')), cap: Number(g.getAttribute('data-cap')) })));
+    const shown = await page.evaluate(() => (globalThis as any).tsgradPlayground.eva.shown as { rho: number; rankSum: number });
+    assert.equal(shown.rho, rhos[k]);
+    assert.equal(rows.reduce((n, r) => n + r.rank, 0), analysed.budget, `rho ${rhos[k]}: the grid's ranks sum to the budget`);
+    assert.ok(rows.every((r) => r.rank <= r.cap && r.cap <= Math.round(rhos[k]! * 4)), `rho ${rhos[k]}: a rank above its cap: ${JSON.stringify(rows)}`);
+  }
+  await page.$eval('#eva-rho', (el, v) => {
+    (el as unknown as { value: string }).value = String(v);
+    el.dispatchEvent(new Event('input'));
+  }, rhos.indexOf(2));
+
+  await page.click('#eva-finetune');
+  await page.waitForSelector('#eva-progress[data-done="true"]', { timeout: 300_000 });
+  type Summary = { losses: number[]; testLosses: [number, number][] };
+  const ft = (await page.evaluate(() => (globalThis as any).tsgradPlayground.eva.finetune)) as { rho: number; default: Summary; eva: Summary };
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  for (const [name, r] of [['default', ft.default], ['EVA', ft.eva]] as const) {
+    const first = mean(r.losses.slice(0, 10));
+    const last = mean(r.losses.slice(-10));
+    assert.ok(last < first - 0.3, `${name} init: training loss should fall: first 10 steps ${first}, last 10 ${last}`);
+    assert.ok(r.testLosses.at(-1)![1] < r.testLosses[0]![1] - 0.3, `${name} init: test loss should fall: ${JSON.stringify(r.testLosses)}`);
+  }
+  // B = 0 in both inits: before the first step both adapted models are the base model
+  assert.ok(Math.abs(ft.default.testLosses[0]![1] - ft.eva.testLosses[0]![1]) < 1e-6, `both runs start from the base model's test loss: ${ft.default.testLosses[0]![1]} vs ${ft.eva.testLosses[0]![1]}`);
+  await page.screenshot({ path: join(shots, 'eva.png'), fullPage: true });
+  const fmtRun = (r: Summary) => `${r.testLosses[0]![1].toFixed(3)} -> ${r.testLosses.at(-1)![1].toFixed(3)}`;
+  log(`eva view: ranks sum to ${analysed.budget} at rho ${rhos.join(', ')} (EVA batches ${analysed.runs.map((r) => r.batches).join(', ')}); test loss default ${fmtRun(ft.default)}, EVA (rho ${ft.rho}) ${fmtRun(ft.eva)}`);
+}
+
 async function main(): Promise<void> {
   if (!existsSync(browserPath)) throw new Error(`test:browser: no browser at ${browserPath}; install Debian's chromium (apt-get install -y chromium) or set CHROMIUM`);
   mkdirSync(shots, { recursive: true });
@@ -168,11 +229,12 @@ async function main(): Promise<void> {
     page.on('pageerror', (e) => errors.push(`page error: ${(e as Error).message}`));
     page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
     log(`chromium ${await browser.version()} at ${origin}`);
-    await autogradFlow(page, origin);
-    await trainingFlow(page, origin);
-    if (!process.argv.includes('--skip-lmc')) await lmcFlow(page, origin);
+    if (runs('autograd')) await autogradFlow(page, origin);
+    if (runs('training')) await trainingFlow(page, origin);
+    if (runs('lmc') && !process.argv.includes('--skip-lmc')) await lmcFlow(page, origin);
+    if (runs('eva')) await evaFlow(page, origin);
     assert.deepEqual(errors, [], 'the page logged errors');
-    if (!process.argv.includes('--skip-conformance')) {
+    if (only === undefined && !process.argv.includes('--skip-conformance')) {
       const { results, problems } = await runConformance(browser, { root: join(here, '..'), dir: join(distDir, 'conformance'), origin, urlPath: 'conformance' });
       for (const r of results) log(`in-page ${r.file}: ${r.passed}/${r.total} passed in ${r.seconds.toFixed(1)} s${r.failed.length ? `; known gaps: ${r.failed.map((f) => `"${f}" (${KNOWN_GAPS[f] ?? 'NOT KNOWN'})`).join('; ')}` : ''}`);
       assert.deepEqual(problems, [], 'backend tests in the page');
@@ -180,6 +242,9 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     server.close();
+  }
+  if (process.argv.includes('--update-screenshots')) {
+    for (const view of VIEW_NAMES) if (runs(view)) copyFileSync(join(shots, `${view}.png`), join(here, 'screenshots', `${view}.png`));
   }
   log(`browser test passed; screenshots in ${shots}`);
 }
