@@ -4,6 +4,7 @@
  * its short flow and must produce real outcomes; a screenshot of each lands in results/playground/.
  *
  *   CHROMIUM=/path/to/chrome pnpm test:browser   another browser binary (default /usr/bin/chromium)
+ *   BROWSER_TIMEOUT_FACTOR=4 pnpm test:browser   wait 4 times longer for each flow (a loaded machine)
  *   pnpm test:browser --skip-lmc                 without the LMC view
  *   pnpm test:browser --skip-conformance         without the backend test files in the page
  *   pnpm test:browser --only eva,lmc             only these views' flows (and no conformance)
@@ -25,6 +26,10 @@ const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const t0 = performance.now();
 const log = (msg: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${msg}`);
 
+const timeoutFactor = Number(process.env.BROWSER_TIMEOUT_FACTOR ?? 1);
+if (!(timeoutFactor >= 1)) throw new Error(`test:browser: BROWSER_TIMEOUT_FACTOR must be a number >= 1, got '${process.env.BROWSER_TIMEOUT_FACTOR}'`);
+/** How long a flow may wait for the page, in ms: its budget on an idle machine, times BROWSER_TIMEOUT_FACTOR. */
+const patience = (ms: number) => ms * timeoutFactor;
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',')) : undefined;
 const VIEW_NAMES = ['autograd', 'training', 'lmc', 'eva'];
@@ -99,9 +104,9 @@ async function autogradFlow(page: Page, origin: string): Promise<void> {
 
 async function trainingFlow(page: Page, origin: string): Promise<void> {
   await page.goto(`${origin}/#training`);
-  await page.waitForSelector('#train-stats[data-ready="true"]', { timeout: 60_000 });
+  await page.waitForSelector('#train-stats[data-ready="true"]', { timeout: patience(60_000) });
   await page.click('#train-start');
-  await page.waitForFunction(() => (globalThis as any).tsgradPlayground.training.step >= 300, { timeout: 180_000, polling: 250 });
+  await page.waitForFunction(() => (globalThis as any).tsgradPlayground.training.step >= 300, { timeout: patience(180_000), polling: 250 });
   await page.click('#train-pause');
   const st = (await page.evaluate(() => {
     const t = (globalThis as any).tsgradPlayground.training;
@@ -121,7 +126,7 @@ async function trainingFlow(page: Page, origin: string): Promise<void> {
   const note = await page.$eval('#backend-note', (el) => el.textContent ?? '');
   assert.match(note, /^gpu backend ready/, `switching to the gpu.js backend: ${note}`);
   await page.click('#train-start');
-  await page.waitForFunction(() => (globalThis as any).tsgradPlayground.training.step >= 40, { timeout: 180_000, polling: 250 });
+  await page.waitForFunction(() => (globalThis as any).tsgradPlayground.training.step >= 40, { timeout: patience(180_000), polling: 250 });
   await page.click('#train-pause');
   const gpu = (await page.evaluate(() => {
     const t = (globalThis as any).tsgradPlayground.training;
@@ -139,7 +144,7 @@ async function trainingFlow(page: Page, origin: string): Promise<void> {
 async function lmcFlow(page: Page, origin: string): Promise<void> {
   await page.goto(`${origin}/#lmc`);
   await page.click('#lmc-run');
-  await page.waitForSelector('#lmc-progress[data-done="true"]', { timeout: 300_000 });
+  await page.waitForSelector('#lmc-progress[data-done="true"]', { timeout: patience(300_000) });
   const st = (await page.evaluate(() => ({ ...(globalThis as any).tsgradPlayground.lmc }))) as {
     naiveBarrier: number;
     matchedBarrier: number;
@@ -164,9 +169,9 @@ async function lmcFlow(page: Page, origin: string): Promise<void> {
 
 async function evaFlow(page: Page, origin: string): Promise<void> {
   await page.goto(`${origin}/#eva`);
-  await page.waitForSelector('#eva-info[data-ready="true"]', { timeout: 60_000 });
+  await page.waitForSelector('#eva-info[data-ready="true"]', { timeout: patience(60_000) });
   await page.click('#eva-run');
-  await page.waitForFunction(() => ['analysed', 'failed'].includes((globalThis as any).tsgradPlayground.eva.phase), { timeout: 180_000, polling: 250 });
+  await page.waitForFunction(() => ['analysed', 'failed'].includes((globalThis as any).tsgradPlayground.eva.phase), { timeout: patience(180_000), polling: 250 });
   type Run = { rho: number; ranks: Record<string, number>; rankSum: number; batches: number };
   const analysed = (await page.evaluate(() => JSON.parse(JSON.stringify((globalThis as any).tsgradPlayground.eva)))) as { phase: string; error?: string; budget: number; runs: Run[] };
   assert.equal(analysed.phase, 'analysed', `EVA failed in the page: ${analysed.error}`);
@@ -197,7 +202,7 @@ async function evaFlow(page: Page, origin: string): Promise<void> {
   }, rhos.indexOf(2));
 
   await page.click('#eva-finetune');
-  await page.waitForSelector('#eva-progress[data-done="true"]', { timeout: 300_000 });
+  await page.waitForSelector('#eva-progress[data-done="true"]', { timeout: patience(300_000) });
   type Summary = { losses: number[]; testLosses: [number, number][] };
   const ft = (await page.evaluate(() => (globalThis as any).tsgradPlayground.eva.finetune)) as { rho: number; default: Summary; eva: Summary };
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -221,7 +226,7 @@ async function main(): Promise<void> {
   log(`built the playground (main.js ${(bytes / 1024).toFixed(0)} KiB)`);
   const server = await serve(distDir);
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const browser = await puppeteer.launch({ executablePath: browserPath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'] });
+  const browser = await puppeteer.launch({ executablePath: browserPath, headless: true, protocolTimeout: patience(180_000), args: ['--no-sandbox', '--disable-dev-shm-usage', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'] });
   const errors: string[] = [];
   try {
     const page = await browser.newPage();

@@ -32,6 +32,11 @@ export interface EvaViewState {
 
 const DEFAULT_RHO = 2; // PEFT's default
 
+/** A run's test loss after `step` steps (NaN when it was not evaluated then). */
+function testAt(r: RunSummary, step: number): number {
+  return r.testLosses.find(([s]) => s === step)?.[1] ?? NaN;
+}
+
 export function evaView(root: HTMLElement): void {
   const state: EvaViewState = { phase: 'loading', runs: [] };
   (globalThis as { tsgradPlayground?: Record<string, unknown> }).tsgradPlayground ??= {};
@@ -106,34 +111,9 @@ export function evaView(root: HTMLElement): void {
     state.phase = 'finetuning';
     const k = Number(slider.value);
     const rho = RHOS[k]!;
-    const runs = { default: task.finetune('default'), eva: task.finetune('eva', evaResults[k]) };
-    const draw = () => plots.replaceChildren(lossPlot(runs.default, runs.eva, rho));
-    while (runs.eva.step < FINETUNE.steps) {
-      runs.default.trainStep();
-      runs.eva.trainStep();
-      if (runs.eva.step % 5 === 0) {
-        progress.textContent = `step ${runs.eva.step} / ${FINETUNE.steps}: training loss default ${fmt(runs.default.losses.at(-1)!)}, EVA ${fmt(runs.eva.losses.at(-1)!)}`;
-        draw();
-        await nextFrame();
-      }
-    }
-    draw();
-    const summaryOf = (run: LoraRun): RunSummary => ({ losses: run.losses, testLosses: run.testLosses, trainable: run.trainable, sample: task!.sample(run.model) });
-    state.finetune = { rho, default: summaryOf(runs.default), eva: summaryOf(runs.eva) };
-    const { default: d, eva: e } = state.finetune;
-    const testAt = (r: RunSummary, step: number) => r.testLosses.find(([s]) => s === step)?.[1] ?? NaN;
-    results.replaceChildren(
-      h(
-        'table',
-        { class: 'numbers', id: 'eva-table' },
-        h('tr', {}, h('th', {}, 'init'), h('th', {}, 'trainable numbers'), h('th', {}, 'test loss at step 0'), h('th', {}, `at step ${FINETUNE.evalEvery * 2}`), h('th', {}, `at step ${FINETUNE.steps}`), h('th', {}, 'what it writes after fine-tuning')),
-        ...([['default', d], [`EVA (ρ = ${rho})`, e]] as const).map(([name, r]) =>
-          h('tr', {}, h('th', {}, name), h('td', {}, String(r.trainable)), h('td', {}, fmt(testAt(r, 0))), h('td', {}, fmt(testAt(r, FINETUNE.evalEvery * 2))), h('td', {}, fmt(testAt(r, FINETUNE.steps))), h('td', { style: 'text-align: left; font-family: ui-monospace, monospace' }, r.sample.replace(/\n/g, ' · '))),
-        ),
-      ),
-      h('p', { class: 'hint' }, 'Both start from the same loss: B = 0 in both inits, so before the first step the adapted model is the base model. The base model alone writes: ', h('code', {}, task.sample(task.base()).replace(/\n/g, ' · '))),
-    );
-    progress.textContent = `done: ${FINETUNE.steps} steps each; final test loss default ${fmt(testAt(d, FINETUNE.steps))}, EVA ${fmt(testAt(e, FINETUNE.steps))}.`;
+    state.finetune = await finetuneBoth(task, evaResults[k]!, rho, progress, plots);
+    results.replaceChildren(...finetuneTable(state.finetune, task.sample(task.base())));
+    progress.textContent = `done: ${FINETUNE.steps} steps each; final test loss default ${fmt(testAt(state.finetune.default, FINETUNE.steps))}, EVA ${fmt(testAt(state.finetune.eva, FINETUNE.steps))}.`;
     progress.dataset.done = 'true';
     slider.disabled = false;
     tune.disabled = false;
@@ -174,6 +154,41 @@ export function evaView(root: HTMLElement): void {
       state.phase = 'ready';
     })
     .catch(fail);
+}
+
+/** Fine-tunes from the default init and from EVA's, step by step in turn, redrawing the loss plot as they go. */
+async function finetuneBoth(task: EvaTask, eva: EvaResult, rho: number, progress: HTMLElement, plots: HTMLElement): Promise<NonNullable<EvaViewState['finetune']>> {
+  const runs = { default: task.finetune('default'), eva: task.finetune('eva', eva) };
+  const draw = () => plots.replaceChildren(lossPlot(runs.default, runs.eva, rho));
+  while (runs.eva.step < FINETUNE.steps) {
+    runs.default.trainStep();
+    runs.eva.trainStep();
+    if (runs.eva.step % 5 === 0) {
+      progress.textContent = `step ${runs.eva.step} / ${FINETUNE.steps}: training loss default ${fmt(runs.default.losses.at(-1)!)}, EVA ${fmt(runs.eva.losses.at(-1)!)}`;
+      draw();
+      await nextFrame();
+    }
+  }
+  draw();
+  const summaryOf = (run: LoraRun): RunSummary => ({ losses: run.losses, testLosses: run.testLosses, trainable: run.trainable, sample: task.sample(run.model) });
+  return { rho, default: summaryOf(runs.default), eva: summaryOf(runs.eva) };
+}
+
+/** Test losses of both runs at a few steps, and what each writes after fine-tuning. */
+function finetuneTable(ft: NonNullable<EvaViewState['finetune']>, baseSample: string): HTMLElement[] {
+  const early = FINETUNE.evalEvery * 2;
+  const names = (text: string) => text.replace(/\n/g, ' · ');
+  return [
+    h(
+      'table',
+      { class: 'numbers', id: 'eva-table' },
+      h('tr', {}, h('th', {}, 'init'), h('th', {}, 'trainable numbers'), h('th', {}, 'test loss at step 0'), h('th', {}, `at step ${early}`), h('th', {}, `at step ${FINETUNE.steps}`), h('th', {}, 'what it writes after fine-tuning')),
+      ...([['default', ft.default], [`EVA (ρ = ${ft.rho})`, ft.eva]] as const).map(([name, r]) =>
+        h('tr', {}, h('th', {}, name), h('td', {}, String(r.trainable)), h('td', {}, fmt(testAt(r, 0))), h('td', {}, fmt(testAt(r, early))), h('td', {}, fmt(testAt(r, FINETUNE.steps))), h('td', { style: 'text-align: left; font-family: ui-monospace, monospace' }, names(r.sample))),
+      ),
+    ),
+    h('p', { class: 'hint' }, 'Both start from the same loss: B = 0 in both inits, so before the first step the adapted model is the base model. The base model alone writes: ', h('code', {}, names(baseSample))),
+  ];
 }
 
 /** Training loss (mean of the last 10 steps) and test loss of both runs against the step. */

@@ -6,10 +6,28 @@
 import { argmax } from '@tsgrad/tensor';
 import { noGrad, Tensor } from '@tsgrad/autograd';
 import { DataLoader, MLP, TensorDataset } from '@tsgrad/nn';
-import { activationMatching, alignmentR, applyPermutation, layerSVDs, weightMatrixKeys, interpolate, mlpFeatureSources, l2Distance, lerpStateDicts, linspace01, mlpPermutationSpec, steMatching, weightMatching, type InterpolationCurve, type Permutation } from '@tsgrad/wm';
+import {
+  activationMatching,
+  alignmentR,
+  applyPermutation,
+  interpolate,
+  l2Distance,
+  layerSVDs,
+  lerpStateDicts,
+  linspace01,
+  mlpFeatureSources,
+  mlpPermutationSpec,
+  steMatching,
+  weightMatching,
+  weightMatrixKeys,
+  type AlignmentResult,
+  type InterpolationCurve,
+  type Permutation,
+  type StateDict,
+} from '@tsgrad/wm';
 import { fmt, h, nextFrame, sourceLink } from '../dom.ts';
 import { digitFigure } from '../digits.ts';
-import { loadSubset, Trainer } from '../mnist.ts';
+import { loadSubset, Trainer, type MnistSubset } from '../mnist.ts';
 import { linePlot } from '../plot.ts';
 
 /** What the browser test reads (window.tsgradPlayground.lmc). */
@@ -25,8 +43,31 @@ export interface LmcState {
   steDistanceRatio?: number;
   /** STE's optimizer steps, and the share of hidden units it pairs as weight matching does. */
   ste?: { steps: number; agreementWithWm: number };
-  /** Singular-vector alignment R(0.5) over all layers: without a permutation, after WM, after STE. */
-  alignment?: { naive: number; matched: number; ste: number };
+  /** Singular-vector alignment R(0.5) over all layers: without a permutation, after WM, AM and STE. */
+  alignment?: { naive: number; matched: number; am: number; ste: number };
+}
+
+/** One way of lining B up with A, and what came of it. */
+interface Method {
+  name: string;
+  color: string;
+  dashed?: boolean;
+  /** B's weights after its permutation (B itself for naive). */
+  b: StateDict;
+  perm: Permutation | null;
+  curve: InterpolationCurve;
+  alignment: AlignmentResult;
+}
+
+/** Everything a finished run shows. */
+interface LmcResult {
+  sdA: StateDict;
+  methods: Method[];
+  /** The weight matrices the alignment table lists. */
+  keys: string[];
+  net: MLP;
+  wmSweeps: number;
+  steSteps: number;
 }
 
 const HIDDEN = [128, 128];
@@ -51,6 +92,91 @@ function agreement(p: Permutation, q: Permutation): number {
   return same / all;
 }
 
+/** Trains A and B, lines B up four ways (none, WM, AM, STE) and evaluates each straight line. */
+async function runLmc(data: MnistSubset, state: LmcState, say: (text: string) => void): Promise<LmcResult> {
+  state.phase = 'training';
+  const trainers = [0, 1].map((seed) => new Trainer(data, { hidden: HIDDEN, lr: 3e-3, batchSize: 64, seed }));
+  for (const [k, t] of trainers.entries()) {
+    while (t.step < STEPS) {
+      for (let i = 0; i < 25; i++) t.trainStep();
+      say(`training model ${'AB'[k]}: step ${t.step} / ${STEPS}`);
+      await nextFrame();
+    }
+  }
+  const [a, b] = trainers.map((t) => t.model) as [MLP, MLP];
+  state.phase = 'matching';
+  say('weight matching…');
+  await nextFrame();
+  const sdA = a.stateDict({ clone: true });
+  const sdB = b.stateDict({ clone: true });
+  const spec = mlpPermutationSpec(a);
+  const wm = weightMatching(spec, sdA, sdB, { seed: 0 });
+  // activation matching: the same search, but on how alike the units' outputs are on the training digits
+  const am = activationMatching(spec, a, b, [{ input: new Tensor(data.train.images) }], { features: mlpFeatureSources(spec) });
+  const net = new MLP([784, ...HIDDEN, 10], { seed: 9 });
+
+  // STE: learn the midpoint's loss down, projecting onto permutations of B by weight matching every step
+  say(`straight-through estimator: ${STE.epochs} passes over the digits…`);
+  await nextFrame();
+  const loader = new DataLoader(new TensorDataset(data.train.images, data.train.labels), { batchSize: STE.batchSize, shuffle: true, seed: 5 });
+  const epochBatches = (epoch: number) => Array.from(loader.batches(epoch), ([x, y]) => ({ input: x!, target: y! }));
+  const ste = steMatching(spec, net, sdA, sdB, epochBatches, { epochs: STE.epochs, lr: STE.lr, seed: 0 });
+
+  state.phase = 'interpolating';
+  say('evaluating the straight lines, and the singular value decompositions of every weight matrix…');
+  await nextFrame();
+  const train = [{ input: new Tensor(data.train.images), target: data.train.labels }];
+  const test = [{ input: new Tensor(data.test.images), target: data.test.labels }];
+  const lambdas = linspace01(11);
+  // singular-vector alignment (Ito et al.): do B's top singular directions line up with A's?
+  const keys = weightMatrixKeys(spec, sdA);
+  const [svdA, svdB] = [layerSVDs(sdA, keys), layerSVDs(sdB, keys)];
+  const method = (name: string, color: string, perm: Permutation | null, dashed = false): Method => {
+    const bAligned = perm ? applyPermutation(spec, perm, sdB) : sdB;
+    return { name, color, dashed, perm, b: bAligned, curve: interpolate(sdA, bAligned, lambdas, { train, test, net }), alignment: alignmentR(spec, svdA, svdB, perm, [0.5]) };
+  };
+  const methods = [method('naive', '#d9534f', null), method('weight matching', '#2a7ab9', wm.perm), method('activation matching', '#3a9a4a', am.perm, true), method('STE', '#8a4fbf', ste.perm, true)];
+  const [naive, wmM, amM, steM] = methods as [Method, Method, Method, Method];
+  const barrier = (m: Method) => m.curve.barrier.loss.test.maxMinusMean;
+  const ratio = (m: Method) => l2Distance(sdA, m.b) / l2Distance(sdA, sdB);
+  Object.assign(state, {
+    naiveBarrier: barrier(naive),
+    matchedBarrier: barrier(wmM),
+    amBarrier: barrier(amM),
+    steBarrier: barrier(steM),
+    distanceRatio: ratio(wmM),
+    steDistanceRatio: ratio(steM),
+    ste: { steps: ste.steps, agreementWithWm: agreement(ste.perm, wm.perm) },
+    alignment: { naive: naive.alignment.overall[0]!, matched: wmM.alignment.overall[0]!, am: amM.alignment.overall[0]!, ste: steM.alignment.overall[0]! },
+  } satisfies Partial<LmcState>);
+  return { sdA, methods, keys, net, wmSweeps: wm.sweeps, steSteps: ste.steps };
+}
+
+/** Test loss and accuracy along each straight line. */
+function curvePlots(methods: readonly Method[]): SVGElement[] {
+  const series = (key: 'testLoss' | 'testAcc') => methods.map((m) => ({ name: m.name, color: m.color, dashed: m.dashed, points: m.curve.lambdas.map((l, i) => [l, m.curve[key][i]!] as [number, number]) }));
+  return [linePlot(series('testLoss'), { title: 'test loss along (1 − λ)·A + λ·B', xLabel: 'λ', yMin: 0 }), linePlot(series('testAcc'), { title: 'test accuracy', xLabel: 'λ', yMin: 0, yMax: 1 })];
+}
+
+/** Barrier, midpoint accuracy and L2 distance per method; then the alignment per weight matrix. */
+function resultTables({ sdA, methods, keys }: LmcResult): HTMLElement[] {
+  return [
+    h(
+      'table',
+      { class: 'numbers' },
+      h('tr', {}, h('th', {}, ''), h('th', {}, 'loss barrier (test)'), h('th', {}, 'accuracy at λ = 0.5'), h('th', {}, 'L2 distance to A')),
+      ...methods.map((m) => h('tr', {}, h('th', {}, m.name), h('td', {}, fmt(m.curve.barrier.loss.test.maxMinusMean)), h('td', {}, fmt(m.curve.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, m.b))))),
+    ),
+    h('p', { class: 'hint' }, 'Singular-vector alignment R(γ = 0.5) per weight matrix (Ito et al., ICLR 2025; higher: B’s dominant singular vectors line up with A’s). Source: ', sourceLink('packages/wm/src/spectrum.ts'), '.'),
+    h(
+      'table',
+      { class: 'numbers', id: 'lmc-alignment' },
+      h('tr', {}, h('th', {}, ''), ...keys.map((k) => h('th', {}, k)), h('th', {}, 'all layers')),
+      ...methods.map((m) => h('tr', {}, h('th', {}, m.name), ...keys.map((k) => h('td', {}, fmt(m.alignment.perLayer[k]![0]!))), h('td', {}, fmt(m.alignment.overall[0]!)))),
+    ),
+  ];
+}
+
 export function lmcView(root: HTMLElement): void {
   const run = h('button', { id: 'lmc-run' }, 'train A and B, then match');
   const progress = h('p', { class: 'stats', id: 'lmc-progress' }, 'Two MLPs (784 → 128 → 128 → 10) from seeds 0 and 1, 400 Adam steps each on 2,000 digits.');
@@ -66,110 +192,15 @@ export function lmcView(root: HTMLElement): void {
   run.addEventListener('click', async () => {
     run.disabled = true;
     const data = await loadSubset();
-    state.phase = 'training';
-    const trainers = [0, 1].map((seed) => new Trainer(data, { hidden: HIDDEN, lr: 3e-3, batchSize: 64, seed }));
-    for (const [k, t] of trainers.entries()) {
-      while (t.step < STEPS) {
-        for (let i = 0; i < 25; i++) t.trainStep();
-        progress.textContent = `training model ${'AB'[k]}: step ${t.step} / ${STEPS}`;
-        await nextFrame();
-      }
-    }
-    const [a, b] = trainers.map((t) => t.model) as [MLP, MLP];
-    state.phase = 'matching';
-    progress.textContent = 'weight matching…';
-    await nextFrame();
-    const sdA = a.stateDict({ clone: true });
-    const sdB = b.stateDict({ clone: true });
-    const spec = mlpPermutationSpec(a);
-    const { perm, sweeps } = weightMatching(spec, sdA, sdB, { seed: 0 });
-    const matched = applyPermutation(spec, perm, sdB);
-    state.distanceRatio = l2Distance(sdA, matched) / l2Distance(sdA, sdB);
-    // activation matching: the same search, but on how alike the units' outputs are on the training digits
-    const am = applyPermutation(spec, activationMatching(spec, a, b, [{ input: new Tensor(data.train.images) }], { features: mlpFeatureSources(spec) }).perm, sdB);
-    const net = new MLP([784, ...HIDDEN, 10], { seed: 9 });
+    const result = await runLmc(data, state, (text) => (progress.textContent = text));
+    const { sdA, methods, net } = result;
+    plots.replaceChildren(...curvePlots(methods));
+    numbers.replaceChildren(...resultTables(result));
+    const naive = methods[0]!.curve;
+    progress.textContent = `done: A and B reach test accuracy ${fmt(naive.testAcc[0]!)} and ${fmt(naive.testAcc[10]!)}; weight matching took ${result.wmSweeps} sweeps; STE took ${result.steSteps} steps and pairs ${fmt(100 * state.ste!.agreementWithWm)} % of the hidden units as weight matching does.`;
 
-    // STE: learn the midpoint's loss down, projecting onto permutations of B by weight matching every step
-    progress.textContent = `straight-through estimator: ${STE.epochs} passes over the digits…`;
-    await nextFrame();
-    const loader = new DataLoader(new TensorDataset(data.train.images, data.train.labels), { batchSize: STE.batchSize, shuffle: true, seed: 5 });
-    const epochBatches = (epoch: number) => Array.from(loader.batches(epoch), ([x, y]) => ({ input: x!, target: y! }));
-    const ste = steMatching(spec, net, sdA, sdB, epochBatches, { epochs: STE.epochs, lr: STE.lr, seed: 0 });
-    const steB = applyPermutation(spec, ste.perm, sdB);
-    state.steDistanceRatio = l2Distance(sdA, steB) / l2Distance(sdA, sdB);
-    state.ste = { steps: ste.steps, agreementWithWm: agreement(ste.perm, perm) };
-
-    state.phase = 'interpolating';
-    progress.textContent = 'evaluating the two straight lines…';
-    await nextFrame();
-    const train = [{ input: new Tensor(data.train.images), target: data.train.labels }];
-    const test = [{ input: new Tensor(data.test.images), target: data.test.labels }];
-    const lambdas = linspace01(11);
-    const naive = interpolate(sdA, sdB, lambdas, { train, test, net });
-    const wm = interpolate(sdA, matched, lambdas, { train, test, net });
-    const amCurve = interpolate(sdA, am, lambdas, { train, test, net });
-    state.naiveBarrier = naive.barrier.loss.test.maxMinusMean;
-    state.matchedBarrier = wm.barrier.loss.test.maxMinusMean;
-    state.amBarrier = amCurve.barrier.loss.test.maxMinusMean;
-    const steCurve = interpolate(sdA, steB, lambdas, { train, test, net });
-    state.steBarrier = steCurve.barrier.loss.test.maxMinusMean;
-
-    // singular-vector alignment (Ito et al.): do B's top singular directions line up with A's?
-    progress.textContent = 'singular value decompositions of every weight matrix…';
-    await nextFrame();
-    const keys = weightMatrixKeys(spec, sdA);
-    const [svdA, svdB] = [layerSVDs(sdA, keys), layerSVDs(sdB, keys)];
-    const rNaive = alignmentR(spec, svdA, svdB, null, [0.5]);
-    const rWm = alignmentR(spec, svdA, svdB, perm, [0.5]);
-    const rSte = alignmentR(spec, svdA, svdB, ste.perm, [0.5]);
-    state.alignment = { naive: rNaive.overall[0]!, matched: rWm.overall[0]!, ste: rSte.overall[0]! };
-
-    const curve = (c: InterpolationCurve, key: 'testLoss' | 'testAcc') => c.lambdas.map((l, i) => [l, c[key][i]!] as [number, number]);
-    plots.replaceChildren(
-      linePlot(
-        [
-          { name: 'naive', color: '#d9534f', points: curve(naive, 'testLoss') },
-          { name: 'weight matching', color: '#2a7ab9', points: curve(wm, 'testLoss') },
-          { name: 'activation matching', color: '#3a9a4a', points: curve(amCurve, 'testLoss'), dashed: true },
-          { name: 'STE', color: '#8a4fbf', points: curve(steCurve, 'testLoss'), dashed: true },
-        ],
-        { title: 'test loss along (1 − λ)·A + λ·B', xLabel: 'λ', yMin: 0 },
-      ),
-      linePlot(
-        [
-          { name: 'naive', color: '#d9534f', points: curve(naive, 'testAcc') },
-          { name: 'weight matching', color: '#2a7ab9', points: curve(wm, 'testAcc') },
-          { name: 'activation matching', color: '#3a9a4a', points: curve(amCurve, 'testAcc'), dashed: true },
-          { name: 'STE', color: '#8a4fbf', points: curve(steCurve, 'testAcc'), dashed: true },
-        ],
-        { title: 'test accuracy', xLabel: 'λ', yMin: 0, yMax: 1 },
-      ),
-    );
-    numbers.replaceChildren(
-      h(
-        'table',
-        { class: 'numbers' },
-        h('tr', {}, h('th', {}, ''), h('th', {}, 'loss barrier (test)'), h('th', {}, 'accuracy at λ = 0.5'), h('th', {}, 'L2 distance to A')),
-        h('tr', {}, h('th', {}, 'naive'), h('td', {}, fmt(state.naiveBarrier)), h('td', {}, fmt(naive.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, sdB)))),
-        h('tr', {}, h('th', {}, 'weight matching'), h('td', {}, fmt(state.matchedBarrier)), h('td', {}, fmt(wm.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, matched)))),
-        h('tr', {}, h('th', {}, 'activation matching'), h('td', {}, fmt(state.amBarrier)), h('td', {}, fmt(amCurve.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, am)))),
-        h('tr', {}, h('th', {}, 'STE'), h('td', {}, fmt(state.steBarrier)), h('td', {}, fmt(steCurve.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, steB)))),
-      ),
-    );
-    numbers.append(
-      h('p', { class: 'hint' }, 'Singular-vector alignment R(γ = 0.5) per weight matrix (Ito et al., ICLR 2025; higher: B’s dominant singular vectors line up with A’s). Source: ', sourceLink('packages/wm/src/spectrum.ts'), '.'),
-      h(
-        'table',
-        { class: 'numbers', id: 'lmc-alignment' },
-        h('tr', {}, h('th', {}, ''), ...keys.map((k) => h('th', {}, k)), h('th', {}, 'all layers')),
-        h('tr', {}, h('th', {}, 'naive'), ...keys.map((k) => h('td', {}, fmt(rNaive.perLayer[k]![0]!))), h('td', {}, fmt(state.alignment.naive))),
-        h('tr', {}, h('th', {}, 'weight matching'), ...keys.map((k) => h('td', {}, fmt(rWm.perLayer[k]![0]!))), h('td', {}, fmt(state.alignment.matched))),
-        h('tr', {}, h('th', {}, 'STE'), ...keys.map((k) => h('td', {}, fmt(rSte.perLayer[k]![0]!))), h('td', {}, fmt(state.alignment.ste))),
-      ),
-    );
-    progress.textContent = `done: A and B reach test accuracy ${fmt(naive.testAcc[0]!)} and ${fmt(naive.testAcc[10]!)}; weight matching took ${sweeps} sweeps; STE took ${ste.steps} steps and pairs ${fmt(100 * state.ste.agreementWithWm)} % of the hidden units as weight matching does.`;
-
-    // the slider loads the matched midpoint model and shows its guesses
+    // the slider loads the weight-matched model at λ and shows its guesses
+    const matched = methods[1]!.b;
     const showLambda = () => {
       const l = Number(slider.value);
       sliderText.textContent = `λ = ${l.toFixed(2)}`;
@@ -203,7 +234,7 @@ export function lmcView(root: HTMLElement): void {
     progress,
     plots,
     numbers,
-    h('div', { class: 'controls' }, h('label', {}, 'matched model at ', slider), sliderText),
+    h('div', { class: 'controls' }, h('label', {}, 'weight-matched model at ', slider), sliderText),
     predictions,
   );
 }
