@@ -97,10 +97,11 @@ export class EvaTask {
     return this.tok.decode(ids.subarray(1));
   }
 
-  /** A LoRA run from the base: the default init (A uniform, B = 0), or EVA's A from `eva` (B = 0). */
-  finetune(init: 'default' | 'eva', eva?: EvaResult): LoraRun {
+  /** A LoRA run from the base: the default init (A uniform, B = 0), or EVA's A from `eva`, its result at `rho` (B = 0). */
+  finetune(init: 'default' | 'eva', eva?: EvaResult, rho?: number): LoraRun {
     const model = this.base();
-    applyLora(model, { ...LORA, init, seed: 0 });
+    // the rho goes into the adapter's config, so an exported adapter says how its ranks were chosen
+    applyLora(model, { ...LORA, init, seed: 0, evaConfig: init === 'eva' ? { rho, tau: EVA.tau } : undefined });
     if (init === 'eva') {
       if (!eva) throw new Error('EvaTask.finetune: the eva init needs an EVA result');
       initializeLoraEvaWeights(model, { evaStateDict: eva.stateDict });

@@ -231,6 +231,7 @@ async function main(): Promise<void> {
   try {
     const page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });
+    page.setDefaultTimeout(patience(30_000)); // navigations and clicks
     page.on('pageerror', (e) => errors.push(`page error: ${(e as Error).message}`));
     page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
     log(`chromium ${await browser.version()} at ${origin}`);

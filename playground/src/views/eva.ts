@@ -4,7 +4,7 @@
  * rank each layer gets), then LoRA fine-tuning on the names from EVA's init and from the
  * default init, side by side.
  */
-import type { EvaResult } from '@tsgrad/eva';
+import { maxComponents, type EvaResult } from '@tsgrad/eva';
 import { fmt, h, nextFrame, sourceLink } from '../dom.ts';
 import { rankGrid, type GridRow } from '../eva-grid.ts';
 import { EVA, FINETUNE, LORA, loadEvaTask, RHOS, type EvaTask, type LoraRun } from '../eva-task.ts';
@@ -43,7 +43,7 @@ export function evaView(root: HTMLElement): void {
   (globalThis as unknown as { tsgradPlayground: Record<string, unknown> }).tsgradPlayground.eva = state;
 
   const info = h('p', { class: 'stats', id: 'eva-info' }, 'loading the base model…');
-  const analyse = h('button', { id: 'eva-run', disabled: true }, 'run EVA at every rho');
+  const analyse = h('button', { id: 'eva-run', disabled: true }, 'run EVA at every ρ');
   const slider = h('input', { id: 'eva-rho', type: 'range', min: 0, max: RHOS.length - 1, step: 1, value: RHOS.indexOf(DEFAULT_RHO), disabled: true });
   const rhoText = h('span', { id: 'eva-rho-text' }, `ρ = ${DEFAULT_RHO}`);
   const summary = h('p', { class: 'hint', id: 'eva-summary' });
@@ -74,7 +74,7 @@ export function evaView(root: HTMLElement): void {
     const rankSum = rows.reduce((n, r) => n + r.rank, 0);
     state.shown = { rho, rankSum };
     summary.textContent =
-      `ρ = ${rho}: each layer may take up to round(ρ · ${LORA.r}) = ${Math.round(rho * LORA.r)} components (fewer if its input is narrower); ` +
+      `ρ = ${rho}: each layer may take up to round(ρ · ${LORA.r}) = ${maxComponents(LORA.r, rho)} components (fewer if its input is narrower); ` +
       `the ${res.rankBudget} ranks of the budget go to the largest shares of variance over all layers, and the ranks sum to ${rankSum}. ` +
       `EVA read ${res.batches} batches of ${EVA.batchSize} names windows until the kept components stopped turning (cosine ≥ ${EVA.tau}). The orange line marks r = ${LORA.r}.`;
   };
@@ -111,7 +111,12 @@ export function evaView(root: HTMLElement): void {
     state.phase = 'finetuning';
     const k = Number(slider.value);
     const rho = RHOS[k]!;
-    state.finetune = await finetuneBoth(task, evaResults[k]!, rho, progress, plots);
+    try {
+      state.finetune = await finetuneBoth(task, evaResults[k]!, rho, progress, plots);
+    } catch (e) {
+      fail(e);
+      return;
+    }
     results.replaceChildren(...finetuneTable(state.finetune, task.sample(task.base())));
     progress.textContent = `done: ${FINETUNE.steps} steps each; final test loss default ${fmt(testAt(state.finetune.default, FINETUNE.steps))}, EVA ${fmt(testAt(state.finetune.eva, FINETUNE.steps))}.`;
     progress.dataset.done = 'true';
@@ -158,7 +163,7 @@ export function evaView(root: HTMLElement): void {
 
 /** Fine-tunes from the default init and from EVA's, step by step in turn, redrawing the loss plot as they go. */
 async function finetuneBoth(task: EvaTask, eva: EvaResult, rho: number, progress: HTMLElement, plots: HTMLElement): Promise<NonNullable<EvaViewState['finetune']>> {
-  const runs = { default: task.finetune('default'), eva: task.finetune('eva', eva) };
+  const runs = { default: task.finetune('default'), eva: task.finetune('eva', eva, rho) };
   const draw = () => plots.replaceChildren(lossPlot(runs.default, runs.eva, rho));
   while (runs.eva.step < FINETUNE.steps) {
     runs.default.trainStep();

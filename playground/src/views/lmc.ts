@@ -164,9 +164,10 @@ function resultTables({ sdA, methods, keys }: LmcResult): HTMLElement[] {
     h(
       'table',
       { class: 'numbers' },
-      h('tr', {}, h('th', {}, ''), h('th', {}, 'loss barrier (test)'), h('th', {}, 'accuracy at λ = 0.5'), h('th', {}, 'L2 distance to A')),
-      ...methods.map((m) => h('tr', {}, h('th', {}, m.name), h('td', {}, fmt(m.curve.barrier.loss.test.maxMinusMean)), h('td', {}, fmt(m.curve.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, m.b))))),
+      h('tr', {}, h('th', {}, ''), h('th', {}, 'loss barrier (test)'), h('th', {}, 'test loss at λ = 0.5'), h('th', {}, 'accuracy at λ = 0.5'), h('th', {}, 'L2 distance to A')),
+      ...methods.map((m) => h('tr', {}, h('th', {}, m.name), h('td', {}, fmt(m.curve.barrier.loss.test.maxMinusMean)), h('td', {}, fmt(m.curve.testLoss[5]!)), h('td', {}, fmt(m.curve.testAcc[5]!)), h('td', {}, fmt(l2Distance(sdA, m.b))))),
     ),
+    h('p', { class: 'hint' }, 'The barrier is the highest test loss on the line minus the mean of the two ends; when a matched line stays below both ends it is half the ends’ difference, the same for every method, and the loss at λ = 0.5 tells them apart.'),
     h('p', { class: 'hint' }, 'Singular-vector alignment R(γ = 0.5) per weight matrix (Ito et al., ICLR 2025; higher: B’s dominant singular vectors line up with A’s). Source: ', sourceLink('packages/wm/src/spectrum.ts'), '.'),
     h(
       'table',
