@@ -1,13 +1,15 @@
 /**
  * Builds the playground into playground/dist/: the page (index.html, style.css), the browser
  * bundle of src/main.ts (esbuild; `node:*` imports become throwing stubs, see node-stubs.ts)
- * and data/mnist-subset.{json,bin}, a seeded split taken in Node by @tsgrad/nn's loadMnist.
+ * data/mnist-subset.{json,bin}, a seeded split taken in Node by @tsgrad/nn's loadMnist,
+ * data/names.txt (the EVA view's fine-tuning text, from @tsgrad/nn's loadCorpus) and a copy
+ * of assets/eva-base/ (the EVA view's pretrained GPT, committed; see assets/make-eva-base.ts).
  */
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { loadMnist } from '@tsgrad/nn';
+import { loadCorpus, loadMnist } from '@tsgrad/nn';
 import { nodeBuiltinStubs, stubbedImports } from './node-stubs.ts';
 
 export const here = dirname(fileURLToPath(import.meta.url));
@@ -35,10 +37,17 @@ export function bundleOptions(): esbuild.BuildOptions {
   };
 }
 
-/** Writes index.html, style.css and the MNIST subset into dist/. */
+/** The names the EVA view fine-tunes on (4,951 female first names, one per line). */
+export const EVA_NAMES = 'female-first-names';
+
+/** Writes index.html, style.css, the shipped assets, the names and the MNIST subset into dist/. */
 export function writeStatic(): void {
   mkdirSync(join(distDir, 'data'), { recursive: true });
   for (const f of ['index.html', 'style.css']) copyFileSync(join(here, f), join(distDir, f));
+  // only the files the page fetches: the script that made them stays behind
+  cpSync(join(here, 'assets', 'eva-base'), join(distDir, 'assets', 'eva-base'), { recursive: true });
+  const names = join(distDir, 'data', 'names.txt');
+  if (!existsSync(names)) writeFileSync(names, loadCorpus(EVA_NAMES));
   const bin = join(distDir, 'data', 'mnist-subset.bin');
   if (existsSync(bin)) return;
   const { train, test } = loadMnist({ seed: MNIST_SUBSET.seed, trainSize: MNIST_SUBSET.train, testSize: MNIST_SUBSET.test });

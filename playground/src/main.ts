@@ -1,9 +1,10 @@
 /**
  * The playground's entry: one tab per view, chosen by the URL hash (#autograd, #training,
- * #lmc), each mounted on first visit and kept alive (so training continues in the background).
+ * #lmc, #eva), each mounted on first visit and kept alive (so training continues in the background).
  */
 import { h } from './dom.ts';
 import { autogradView } from './views/autograd.ts';
+import { evaView } from './views/eva.ts';
 import { lmcView } from './views/lmc.ts';
 import { trainingView } from './views/training.ts';
 
@@ -11,6 +12,7 @@ const VIEWS: Record<string, { title: string; mount: (root: HTMLElement) => void 
   autograd: { title: 'Autograd', mount: autogradView },
   training: { title: 'Training', mount: trainingView },
   lmc: { title: 'Linear mode connectivity', mount: lmcView },
+  eva: { title: 'EVA', mount: evaView },
 };
 
 const nav = document.getElementById('tabs')!;
