@@ -32,8 +32,6 @@ export const SUITES: Suite[] = [
 
 /** Test name -> why it fails in the browser today. */
 export const KNOWN_GAPS: Record<string, string> = {
-  'worker pool gives bitwise the same result as the single-threaded kernel': 'the matmul pool uses node:worker_threads only; no Web Worker pool yet (issue 16 item 2)',
-  'wasm kernel is deterministic, alone and on the worker pool': 'the matmul pool uses node:worker_threads only; no Web Worker pool yet (issue 16 item 2)',
   'unary: every op on float32 views of every layout': 'gpu.js on WebGL2/SwiftShader: a unary op on a float32 view disagrees with the fast backend (first seen: log1p of a broadcast [1] view)',
   'specials: GL-sensitive cases (NaN/Infinity, pow edge cases, tiny and huge arguments)': 'gpu.js on WebGL2/SwiftShader: expm1 gives Infinity where the fast backend gives NaN',
 };

@@ -5,7 +5,10 @@
  *
  * - **Node**: `worker_threads` (looked up with `process.getBuiltinModule`, Node >= 20.16,
  *   so no bundle ever imports a `node:` module); workers are unref'd.
- * - **Browser**: Web Workers started from a Blob URL of the same source text. Threads need
+ * - **Browser**: Web Workers started from a Blob URL of the same source text. Jobs go
+ *   through a MessageChannel port: Chromium delivers a `Worker.postMessage` only once the
+ *   page's main thread returns to its event loop (long after a synchronous product is done),
+ *   a port's messages at once. Threads need
  *   `SharedArrayBuffer`, which a page has only when it is cross-origin isolated (served with
  *   `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy:
  *   require-corp`); otherwise there is no host and products run single-threaded.
@@ -86,11 +89,17 @@ function nodeHost(): PoolHost | undefined {
 
 /** The parts of the browser's worker API used here (the project's `lib` has no DOM types). */
 interface WebWorker {
-  postMessage(message: unknown): void;
+  postMessage(message: unknown, transfer?: unknown[]): void;
   terminate(): void;
   addEventListener(type: 'message' | 'error' | 'messageerror', fn: (e: { data?: unknown }) => void): void;
 }
+interface WebPort {
+  postMessage(message: unknown): void;
+  close(): void;
+  onmessage: ((e: { data?: unknown }) => void) | null;
+}
 interface WebGlobals {
+  MessageChannel?: new () => { port1: WebPort; port2: unknown };
   Worker?: new (url: string, options?: { name?: string }) => WebWorker;
   Blob?: new (parts: string[], options: { type: string }) => unknown;
   URL?: { createObjectURL?(blob: unknown): string; revokeObjectURL?(url: string): void };
@@ -99,22 +108,28 @@ interface WebGlobals {
 }
 
 function webHost(): PoolHost | undefined {
-  const g = globalThis as WebGlobals;
-  const { Worker, Blob, URL } = g;
+  const g = globalThis as unknown as WebGlobals;
+  const { Worker, Blob, URL, MessageChannel } = g;
   // without isolation a page has no SharedArrayBuffer to share A, B and C through
-  if (!Worker || !Blob || !URL?.createObjectURL || g.crossOriginIsolated === false) return undefined;
+  if (!Worker || !MessageChannel || !Blob || !URL?.createObjectURL || g.crossOriginIsolated === false) return undefined;
   const createUrl = URL.createObjectURL.bind(URL);
   const revoke = URL.revokeObjectURL?.bind(URL) ?? (() => {});
   return {
     kind: 'web',
     cores: () => g.navigator?.hardwareConcurrency ?? 1,
     prelude: [
-      'const workerPort = { post: (m) => self.postMessage(m),',
-      "  listen: (fn) => self.addEventListener('message', (e) => fn(e.data)) };",
+      // both directions go through the job port; 'ready' waits for it, so a ready worker gets jobs at once
+      'let jobPort = null; const early = [];',
+      'const workerPort = { post: (m) => (jobPort ? jobPort.postMessage(m) : early.push(m)),',
+      "  listen: (fn) => self.addEventListener('message', (e) => { if (!e.data || !e.data.jobPort) return;",
+      '    jobPort = e.data.jobPort; jobPort.onmessage = (j) => fn(j.data); for (const m of early.splice(0)) jobPort.postMessage(m); }) };',
     ].join('\n'),
     spawn(source, events) {
       const url = createUrl(new Blob([source], { type: 'text/javascript' }));
       const w = new Worker(url, { name: 'tsgrad-matmul' });
+      const channel = new MessageChannel();
+      w.postMessage({ jobPort: channel.port2 }, [channel.port2]);
+      const jobs = channel.port1;
       let settled = false;
       const settle = (ok: boolean) => {
         if (settled) return;
@@ -123,10 +138,14 @@ function webHost(): PoolHost | undefined {
         if (ok) events.ready();
         else events.fail();
       };
-      w.addEventListener('message', (e) => e.data === 'ready' && settle(true));
+      jobs.onmessage = (e) => e.data === 'ready' && settle(true);
       w.addEventListener('error', () => settle(false));
       w.addEventListener('messageerror', () => settle(false));
-      return { post: (m) => w.postMessage(m), ref: () => {}, unref: () => {}, terminate: () => w.terminate() };
+      const terminate = () => {
+        jobs.close();
+        w.terminate();
+      };
+      return { post: (m) => jobs.postMessage(m), ref: () => {}, unref: () => {}, terminate };
     },
   };
 }
