@@ -16,6 +16,7 @@
  * A page's main thread may not block (`Atomics.wait` throws there), so `waitWhile` spins
  * instead; the pool only ever waits about one unit's time.
  */
+import { nodeBuiltin } from '../../node-builtin.ts';
 
 /** One worker thread, as the pool uses it. */
 export interface PoolWorker {
@@ -42,20 +43,7 @@ export interface PoolHost {
   cpuMs?: () => number;
 }
 
-type NodeProcess = {
-  getBuiltinModule?: (name: string) => unknown;
-  cpuUsage?: () => { user: number; system: number };
-};
-
-/** A Node built-in module when running in Node >= 20.16, else undefined (never an import, so bundles stay clean). */
-export function nodeBuiltin<T>(name: string): T | undefined {
-  const proc = (globalThis as { process?: NodeProcess }).process;
-  try {
-    return proc?.getBuiltinModule?.(name) as T | undefined;
-  } catch {
-    return undefined;
-  }
-}
+type NodeProcess = { cpuUsage?: () => { user: number; system: number } };
 
 function nodeHost(): PoolHost | undefined {
   const wt = nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
