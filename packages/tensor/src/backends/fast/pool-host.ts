@@ -127,6 +127,8 @@ function webHost(): PoolHost | undefined {
         else events.fail();
       };
       jobs.onmessage = (e) => e.data === 'ready' && settle(true);
+      // after 'ready' a worker's failure is its job's business: it sets the job's FAILED flag,
+      // and the main thread computes what the worker left undone
       w.addEventListener('error', () => settle(false));
       w.addEventListener('messageerror', () => settle(false));
       const terminate = () => {
