@@ -4,8 +4,13 @@
  * succeed and contain no `node:` module. File I/O lives behind the Node-only entries
  * (`@tsgrad/nn/node`, `@tsgrad/eva/node`, and the main entries under the "node" export
  * condition); the last test checks that those really do reach Node built-ins, so this check
- * can fail. Run by `pnpm test` (scripts/test.ts runs playground/test too).
+ * can fail. And a bundle whose identifiers were minified turns the matmul pool off rather than
+ * starting workers that cannot run (the playground's own bundle must keep identifiers for its
+ * threads). Run by `pnpm test` (scripts/test.ts runs playground/test too).
  */
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { test } from 'uvu';
@@ -54,6 +59,24 @@ test('the Node entries do use Node built-ins (so the check above can fail)', asy
     assert.equal(node.errors, []);
     assert.ok(node.nodeInputs.includes('node:fs'), `${spec} imports node:fs (${node.nodeInputs.join(', ')})`);
   }
+});
+
+test('a bundle with minified identifiers runs matmul single-threaded (its workers could not run the kernels), one without keeps the pool', async () => {
+  // the pool ships the kernels' source text to its workers; minified names would break the calls between them
+  const entry = `import { matmulPoolReady, setMatmulThreads } from ${JSON.stringify(join(root, 'packages/tensor/src/index.ts'))};
+setMatmulThreads(2);
+console.log(String(await matmulPoolReady()));`;
+  const ready: Record<string, string> = {};
+  for (const minifyIdentifiers of [true, false]) {
+    const out = await esbuild.build({ stdin: { contents: entry, resolveDir: root, loader: 'ts' }, bundle: true, platform: 'node', format: 'esm', write: false, minifyIdentifiers, minifySyntax: true, keepNames: true, logLevel: 'silent' });
+    const file = join(tmpdir(), `tsgrad-minified-${minifyIdentifiers}-${process.pid}.mjs`);
+    writeFileSync(file, out.outputFiles[0]!.text);
+    const run = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 120_000 });
+    rmSync(file, { force: true });
+    assert.is(run.status, 0, run.stderr);
+    ready[String(minifyIdentifiers)] = run.stdout.trim();
+  }
+  assert.equal(ready, { true: 'false', false: 'true' });
 });
 
 test.run();

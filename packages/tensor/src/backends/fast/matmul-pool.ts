@@ -30,7 +30,7 @@
  */
 import { DONE, FAILED, LEFT, MC, NEXT, newScratch, NR, runUnit, STATE, unitBlock, workerSource, type Operands, type Plan, type StridedBatch } from './matmul-kernel.ts';
 import { poolHost, waitWhile, type PoolHost, type PoolWorker } from './pool-host.ts';
-import { f32Kernel, wasmWorkerSource } from './wasm/gemm.ts';
+import { f32Kernel, wasmMatmulStrided, wasmWorkerSource } from './wasm/gemm.ts';
 
 export type { StridedBatch } from './matmul-kernel.ts';
 
@@ -162,7 +162,7 @@ function getPool(): Pool | null {
   pool = null;
   const threads = matmulThreads();
   const host = poolHost();
-  if (threads < 2 || !host || typeof SharedArrayBuffer === 'undefined' || typeof Atomics?.wait !== 'function') return pool;
+  if (threads < 2 || !host || typeof SharedArrayBuffer === 'undefined' || typeof Atomics?.wait !== 'function' || !namesKept()) return pool;
   try {
     const source = matmulPoolHooks.workerSource(workerSource(`${host.prelude}\n${wasmWorkerSource()}`));
     const workers: PoolWorker[] = [];
@@ -187,6 +187,16 @@ function getPool(): Pool | null {
     pool = null;
   }
   return pool;
+}
+
+/**
+ * Whether the kernels still call each other by the names they were written with. Workers
+ * run them from their source text, with each function defined under its own name; a bundle
+ * whose identifiers were minified (esbuild's `minify`; `minifyIdentifiers: false` keeps them)
+ * renames the calls, so its workers would fail: such a bundle runs single-threaded.
+ */
+function namesKept(): boolean {
+  return /\bunitBlock\(/.test(runUnit.toString()) && /\bpackA4f32\(/.test(wasmMatmulStrided.toString());
 }
 
 /** Resolves when `p` does, or after `ms` having called `onTimeout` (the timer does not keep the process alive). */
