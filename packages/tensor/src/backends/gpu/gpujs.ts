@@ -42,6 +42,15 @@ export const GPUJS_IN_BROWSER =
 
 let cached: GpuJsConstructor | null = null;
 
+/**
+ * Hands gpu.js's `GPU` class in where it cannot be loaded by name (a browser page, which
+ * imports gpu.js itself); `loadGpuJs` then returns it. See `useGpuJs` in ./index.ts.
+ */
+export function provideGpuJs(GPU: GpuJsConstructor): void {
+  if (typeof GPU !== 'function') throw new Error("gpu backend: provideGpuJs expects gpu.js's GPU class");
+  cached = GPU;
+}
+
 /** Node's `require` for this module, or undefined outside Node. */
 function nodeRequire(): NodeJS.Require | undefined {
   return nodeBuiltin<typeof import('node:module')>('node:module')?.createRequire(import.meta.url);
