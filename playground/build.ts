@@ -28,7 +28,10 @@ export function bundleOptions(): esbuild.BuildOptions {
     target: 'es2022',
     outfile: join(distDir, 'main.js'),
     sourcemap: true,
-    minify: true,
+    // whitespace and syntax only: the matmul pool ships its kernels to the Web Workers as source
+    // text, which minified identifiers would break (the pool then turns itself off)
+    minifyWhitespace: true,
+    minifySyntax: true,
     // the gpu backend reads gpu.js's kernel class names (WebGL2Kernel, ...) to tell GL targets apart
     keepNames: true,
     metafile: true,

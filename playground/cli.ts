@@ -1,11 +1,14 @@
 /**
- * `pnpm playground`          builds the data, serves playground/ with live rebuilds on http://localhost:8080
+ * `pnpm playground`          builds the data, serves playground/dist/ with rebuilds on save on http://localhost:8080
+ *                            (cross-origin isolated, see serve.ts, so the matmul pool runs on Web Workers)
  * `pnpm playground build`    writes the static site into playground/dist/ (open it with any static server)
  *   --port N                 another port for serve
  *   --report-node            print which Node built-ins the bundle had to stub, and from where
  */
+import type { AddressInfo } from 'node:net';
 import * as esbuild from 'esbuild';
 import { buildPlayground, bundleOptions, distDir, stubReport, writeStatic } from './build.ts';
+import { serveStatic } from './serve.ts';
 
 const args = process.argv.slice(2);
 const portArg = args.indexOf('--port');
@@ -22,8 +25,10 @@ if (command === 'build') {
   writeStatic();
   const ctx = await esbuild.context({ ...bundleOptions(), minify: false });
   await ctx.watch();
-  const { port: actual } = await ctx.serve({ servedir: distDir, port });
-  console.log(`tsgrad playground: http://localhost:${actual}/  (rebuilds on save; Ctrl+C stops)`);
+  // our own server rather than esbuild's: the page must be cross-origin isolated (serve.ts)
+  // for the fast backend's worker pool
+  const server = await serveStatic(distDir, port, 'localhost');
+  console.log(`tsgrad playground: http://localhost:${(server.address() as AddressInfo).port}/  (rebuilds on save; cross-origin isolated; Ctrl+C stops)`);
 } else {
   console.error(`playground: unknown command '${command}' (use serve or build)`);
   process.exit(1);

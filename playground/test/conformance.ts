@@ -16,6 +16,8 @@ import { nodeBuiltinStubs } from '../node-stubs.ts';
 export interface Suite {
   /** Test file, relative to the repository root. */
   file: string;
+  /** The page registers the gpu backend with gpu.js's GPU class first (`useGpuJs`). */
+  gpu?: boolean;
   /** process.env as the test file sees it in the page. */
   env?: Record<string, string>;
 }
@@ -26,15 +28,16 @@ export const SUITES: Suite[] = [
   { file: 'packages/tensor/test/wasm-gemm.test.ts' },
   { file: 'packages/tensor/test/elementwise.test.ts' },
   { file: 'packages/tensor/test/reduce.test.ts' },
-  // gpu.js mode 'gpu' picks WebGL2 in Chromium (SwiftShader's software GL when headless)
-  { file: 'packages/tensor/test/gpu-backend.test.ts', env: { TSGRAD_GPU_MODE: 'gpu' } },
+  // gpu.js mode 'gpu' picks WebGL2 in Chromium (SwiftShader's software GL when headless): the
+  // conformance suite for the gpu backend against the reference, and the gpu-only checks
+  { file: 'packages/tensor/test/conformance.test.ts', env: { TSGRAD_CONFORMANCE_BACKENDS: 'gpu', TSGRAD_GPU_MODE: 'gpu' }, gpu: true },
+  { file: 'packages/tensor/test/gpu.test.ts', env: { TSGRAD_GPU_MODE: 'gpu' }, gpu: true },
 ];
 
 /** Test name -> why it fails in the browser today. */
 export const KNOWN_GAPS: Record<string, string> = {
-  'worker pool gives bitwise the same result as the single-threaded kernel': 'the matmul pool uses node:worker_threads only; no Web Worker pool yet (issue 16 item 2)',
-  'wasm kernel is deterministic, alone and on the worker pool': 'the matmul pool uses node:worker_threads only; no Web Worker pool yet (issue 16 item 2)',
-  'unary: every op on float32 views of every layout': 'gpu.js on WebGL2/SwiftShader: a unary op on a float32 view disagrees with the fast backend (first seen: log1p of a broadcast [1] view)',
+  'gpu: unary, every op on every dtype and layout, NaN and infinities included': 'gpu.js on WebGL2/SwiftShader: exp of a NaN element of a float32 [3, 1] view differs from the reference (GL special values)',
+  'gpu: softmax and logSoftmax (the composed ops) on strided views with NaN and infinities': 'gpu.js on WebGL2/SwiftShader: softmax over rows holding Infinity / -Infinity differs from the reference (GL special values)',
   'specials: GL-sensitive cases (NaN/Infinity, pow edge cases, tiny and huge arguments)': 'gpu.js on WebGL2/SwiftShader: expm1 gives Infinity where the fast backend gives NaN',
 };
 
@@ -51,6 +54,12 @@ export interface SuiteResult {
 
 const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
+/** Registers the gpu backend with gpu.js's GPU class, which a page imports itself. */
+function gpuPrelude(root: string): string {
+  const gpuIndex = JSON.stringify(join(root, 'packages', 'tensor', 'src', 'backends', 'gpu', 'index.ts'));
+  return `import { GPU } from 'gpu.js';\nimport { useGpuJs } from ${gpuIndex};\nuseGpuJs(GPU);\n`;
+}
+
 /** Bundles each suite into `dir` as <name>.js plus an HTML page loading it. */
 async function bundleSuites(root: string, dir: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
@@ -61,7 +70,7 @@ async function bundleSuites(root: string, dir: string): Promise<void> {
     const name = basename(s.file, '.ts');
     await esbuild.build({
       // fast-check gets a fixed seed first (some suites draw without one), so a page run is repeatable
-      stdin: { contents: `import fc from 'fast-check';\nfc.configureGlobal({ seed: ${FC_SEED} });\nawait import(${JSON.stringify(entry)});`, resolveDir: join(root, 'packages', 'tensor'), sourcefile: `${name}.entry.ts`, loader: 'ts' },
+      stdin: { contents: `import fc from 'fast-check';\nfc.configureGlobal({ seed: ${FC_SEED} });\n${s.gpu ? gpuPrelude(root) : ''}await import(${JSON.stringify(entry)});`, resolveDir: join(root, 'packages', 'tensor'), sourcefile: `${name}.entry.ts`, loader: 'ts' },
       bundle: true,
       format: 'esm',
       platform: 'browser',

@@ -10,4 +10,4 @@ export type { EvaStateDict, EvaBatch, PrepareLayerInputsFn, EvaOptions, EvaResul
 export { defaultPrepareModelInputs, defaultPrepareLayerInputs } from './eva/inputs.ts';
 export { computeEva, getEvaStateDict } from './eva/compute.ts';
 export { initializeLoraEvaWeights, checkEvaStateDict, type EvaInitResult } from './eva/load.ts';
-export * from './peft-io.ts';
+export * from './peft-io.ts'; // the adapter files' contents; folders on disk: ./node.ts

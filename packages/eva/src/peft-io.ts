@@ -10,14 +10,16 @@
  *                                     `eva_config`, ... (sorted keys, 2-space indent)
  *
  * PEFT's `PeftModel.from_pretrained(model, dir)` on a PyTorch model with the same module
- * names then rebuilds the same layers. For PiSSA/OLoRA, PEFT (and {@link loadAdapter})
+ * names then rebuilds the same layers. For PiSSA/OLoRA, PEFT (and {@link applyAdapterFiles})
  * recomputes the residual base weight from the original weight when it creates the layers,
  * so load the adapter onto the original (unmodified) base model.
+ *
+ * This file works on the two files' contents (`adapterFiles`, `applyAdapterFiles`), so it runs
+ * in a browser too; folders on disk are Node's part: `saveAdapter`, `loadAdapter` and
+ * `readAdapterConfig` in node/peft-files.ts.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Tensor } from '@tsgrad/autograd';
-import { Linear, loadSafetensors, saveSafetensors, type AnyModule } from '@tsgrad/nn';
+import { Linear, parseSafetensors, serializeSafetensors, type AnyModule } from '@tsgrad/nn';
 import * as nd from '@tsgrad/tensor';
 import { applyLora, getLoraConfig, loraLayers, peekLoraConfig, setLoraConfig, type ApplyLoraResult } from './apply-lora.ts';
 import type { LoraConfig, ResolvedLoraConfig } from './config.ts';
@@ -64,30 +66,44 @@ function sortedJson(v: unknown): string {
   return JSON.stringify(sort(v), null, 2);
 }
 
-/**
- * Writes `adapter_model.safetensors` and `adapter_config.json` into `dir` (created if needed).
- * @example saveAdapter(model, 'out/adapter', { baseModelNameOrPath: 'char-gpt' });
- */
-export function saveAdapter(model: AnyModule, dir: string, extra: { baseModelNameOrPath?: string; taskType?: string } = {}): void {
-  const c = getLoraConfig(model);
-  mkdirSync(dir, { recursive: true });
-  saveSafetensors(join(dir, ADAPTER_WEIGHTS_NAME), peftStateDict(model), { format: 'pt' });
-  writeFileSync(join(dir, ADAPTER_CONFIG_NAME), `${sortedJson(toPeftConfig(c, extra))}\n`);
+/** The contents of an adapter's two files in PEFT's layout. */
+export interface AdapterFiles {
+  /** `adapter_model.safetensors`. */
+  weights: Uint8Array;
+  /** `adapter_config.json` (text). */
+  config: string;
 }
 
 /**
- * Reads a PEFT LoRA adapter config from a folder.
- * @example readAdapterConfig('out/adapter').rankPattern
+ * The two files of the model's adapter in PEFT's layout, as bytes and text (save them under
+ * `ADAPTER_WEIGHTS_NAME` and `ADAPTER_CONFIG_NAME`; in Node, `saveAdapter` does).
+ * @example const { weights, config } = adapterFiles(model, { baseModelNameOrPath: 'char-gpt' });
  */
-export function readAdapterConfig(dir: string): ResolvedLoraConfig {
-  const path = join(dir, ADAPTER_CONFIG_NAME);
+export function adapterFiles(model: AnyModule, extra: { baseModelNameOrPath?: string; taskType?: string } = {}): AdapterFiles {
+  const config = adapterConfigText(model, extra);
+  return { weights: serializeSafetensors(peftStateDict(model), { format: 'pt' }), config };
+}
+
+/**
+ * The text of the model's `adapter_config.json` (PEFT's keys, sorted, 2-space indent).
+ * @example JSON.parse(adapterConfigText(model)).r
+ */
+export function adapterConfigText(model: AnyModule, extra: { baseModelNameOrPath?: string; taskType?: string } = {}): string {
+  return `${sortedJson(toPeftConfig(getLoraConfig(model), extra))}\n`;
+}
+
+/**
+ * Parses a PEFT LoRA adapter config (the text of `adapter_config.json`); `source` names it in errors.
+ * @example parseAdapterConfig(text).rankPattern
+ */
+export function parseAdapterConfig(text: string, source = ADAPTER_CONFIG_NAME): ResolvedLoraConfig {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`loadAdapter: cannot read ${path}: ${(err as Error).message}`);
+    throw new Error(`loadAdapter: cannot read ${source}: ${(err as Error).message}`);
   }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error(`loadAdapter: ${path} is not a JSON object`);
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error(`loadAdapter: ${source} is not a JSON object`);
   return fromPeftConfig(json as Record<string, unknown>);
 }
 
@@ -130,24 +146,31 @@ function checkAdapterTensors(file: string, tensors: Record<string, nd.NDArray>, 
 }
 
 /**
- * Applies the adapter stored in `dir` (PEFT layout) to a plain model: builds the LoRA
- * layers from the config (ranks from `rank_pattern`, alphas from `alpha_pattern`) and
- * loads the weights. Every key must match a layer with the same shape: a missing,
- * extra or mis-shaped key (or one without the `base_model.model.` prefix), or a config
- * that `fromPeftConfig` refuses, is reported before the model is touched, and the model is
- * left exactly as it was.
- * @example loadAdapter(new GPT(cfg), 'out/adapter');
+ * Applies an adapter in PEFT's layout, given its parsed config and its weights file (bytes or tensors),
+ * to a plain model: builds the LoRA layers from the config (ranks from `rank_pattern`, alphas
+ * from `alpha_pattern`) and loads the weights. Every key must match a layer with the same
+ * shape: a missing, extra or mis-shaped key (or one without the `base_model.model.` prefix)
+ * is reported before the model is touched, and the model is left exactly as it was.
+ * `where` names the adapter (its folder) in errors. In Node, `loadAdapter(model, dir)` reads
+ * the files and calls this.
+ * @example applyAdapterFiles(new GPT(cfg), { config: parseAdapterConfig(text), weights: bytes });
  */
-export function loadAdapter(model: AnyModule, dir: string): ApplyLoraResult {
-  const c = readAdapterConfig(dir);
-  const file = join(dir, ADAPTER_WEIGHTS_NAME);
-  const { tensors } = loadSafetensors(file);
+export function applyAdapterFiles(
+  model: AnyModule,
+  files: { config: ResolvedLoraConfig; weights: Uint8Array | ArrayBuffer | Record<string, nd.NDArray> },
+  where?: string,
+): ApplyLoraResult {
+  const c = files.config;
+  const file = where === undefined ? ADAPTER_WEIGHTS_NAME : `${where}/${ADAPTER_WEIGHTS_NAME}`;
+  const w = files.weights;
+  // the weights file's bytes, or its tensors already decoded (loadSafetensors in Node)
+  const tensors = w instanceof Uint8Array || w instanceof ArrayBuffer ? parseSafetensors(w).tensors : w;
   const existing = loraLayers(model);
   if (existing.size > 0) throw new Error(`loadAdapter: the model already has LoRA layers (${[...existing.keys()].join(', ')})`);
   const want = expectedAdapterShapes(model, c);
   const linears = [...model.namedModules()].filter(([n, m]) => n !== '' && m instanceof Linear).map(([n]) => n);
   if (!linears.some((n) => matchesTarget(n, c.targetModules))) {
-    throw new Error(`loadAdapter: target_modules ${JSON.stringify(c.targetModules)} of ${dir} match no Linear; the model's Linears are: ${linears.join(', ')}`);
+    throw new Error(`loadAdapter: target_modules ${JSON.stringify(c.targetModules)} of ${where ?? 'the adapter'} match no Linear; the model's Linears are: ${linears.join(', ')}`);
   }
   checkAdapterTensors(file, tensors, want);
   const cfg: LoraConfig = { ...c, evaConfig: c.evaConfig ?? undefined };

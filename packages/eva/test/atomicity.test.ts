@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { noGrad } from '@tsgrad/autograd';
 import { loadSafetensors, normal, saveSafetensors, type AnyModule } from '@tsgrad/nn';
 import * as nd from '@tsgrad/tensor';
-import { applyLora, getLoraConfig, initializeLoraEvaWeights, loadAdapter, loraLayers, saveAdapter, type LoraConfig } from '../src/index.ts';
+import { applyLora, getLoraConfig, initializeLoraEvaWeights, loadAdapter, loraLayers, saveAdapter, type LoraConfig } from '../src/index.node.ts';
 import { maxAbsDiff, randomInput, tinyMlp } from './helpers.ts';
 
 type Fingerprint = {

@@ -15,7 +15,7 @@ import {
   resolveLoraConfig,
   saveAdapter,
   toPeftConfig,
-} from '../src/index.ts';
+} from '../src/index.node.ts';
 import { GPT_TARGETS, maxAbsDiff, tinyGpt, tinyMlp, tokenBatch, randomInput } from './helpers.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tsgrad-eva-'));

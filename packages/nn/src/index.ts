@@ -1,5 +1,6 @@
-// Re-exports only; each module adds its line.
-export { saveSafetensors, loadSafetensors, inspectSafetensors, serializeSafetensors, parseSafetensors, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsContents, type SafetensorsEntry, type LoadOptions } from './safetensors.ts';
+// Re-exports only; each module adds its line. This entry runs anywhere (a browser too): what
+// needs Node's file system is in ./node.ts (`@tsgrad/nn/node`, and this entry in Node).
+export { serializeSafetensors, parseSafetensors, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsContents, type SafetensorsEntry, type LoadOptions } from './safetensors.ts';
 export { Module, type AnyModule, type CallArgs, type Liftable, type RemovableHandle, type ForwardHook, type ForwardPreHook, type LoadResult, type StateDict } from './module.ts';
 export { functionalCall } from './functional-call.ts';
 export * as init from './init.ts';

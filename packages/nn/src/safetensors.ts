@@ -15,15 +15,16 @@
  * The writer lays tensors out as the reference implementation does: by descending
  * dtype (so every tensor starts at an offset aligned to its element size), then by name
  * (byte-wise UTF-8 order); `__metadata__` first, compact JSON, the header padded with
- * spaces to a multiple of 8 bytes. Writing a file goes through a temporary file in the
- * same folder and a rename, so a crash never leaves a truncated checkpoint behind.
+ * spaces to a multiple of 8 bytes.
+ *
+ * Everything here works on bytes (`serializeSafetensors`, `parseSafetensors`), so it runs in
+ * a browser too (`fetch(url).then((r) => r.arrayBuffer()).then(parseSafetensors)`). Files on
+ * disk are Node-only: `saveSafetensors` (atomic, through a temporary file and a rename),
+ * `loadSafetensors` and `inspectSafetensors` live in node/safetensors-file.ts.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { Tensor } from '@tsgrad/autograd';
 import { NDArray, type DType, type TypedArray } from '@tsgrad/tensor';
-import { checkLayout, FILE_DTYPES, parseHeader, SafetensorsError, type Header, type HeaderEntry } from './safetensors-header.ts';
+import { checkLayout, FILE_DTYPES, parseHeader, SafetensorsError, type HeaderEntry } from './safetensors-header.ts';
 
 export { SafetensorsError } from './safetensors-header.ts';
 
@@ -114,114 +115,21 @@ export function serializeSafetensors(
   return out;
 }
 
-/**
- * Writes a safetensors file atomically: the bytes go to a temporary file in the same
- * folder, which is flushed and then renamed over `path`.
- * @example
- * saveSafetensors('ckpt.safetensors', model.stateDict(), { epoch: '3' });
- */
-export function saveSafetensors(
-  path: string,
-  tensors: Record<string, NDArray | Tensor>,
-  metadata?: Record<string, string>,
-): void {
-  const bytes = serializeSafetensors(tensors, metadata);
-  // same folder, so the rename never crosses file systems and is atomic on POSIX
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'wx');
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
 // ------------------------------------------------------------------ reading
 
-/** Options of `loadSafetensors`. */
+/** Options of `loadSafetensors` and `parseSafetensors`. */
 export interface LoadOptions {
   /** Read only these tensors (each must exist); the others' bytes are never read. Default: all. */
   names?: readonly string[];
 }
 
-/**
- * Reads a safetensors file. Every dtype is read into the nearest tsgrad dtype:
- * F32/F16/BF16 into float32, F64 into float64, integer types into int32 (a value
- * outside the int32 range is an error, never a silent wrap), BOOL into bool.
- *
- * The file is never read whole: the 8-byte length and the header come first and are
- * validated against the file size, then each wanted tensor is read at its own
- * position. Rejecting a hostile file costs at most the header cap in memory, and a
- * checkpoint over 2 GiB loads like any other (each tensor must fit in memory).
- * @example
- * const { tensors, metadata } = loadSafetensors('ckpt.safetensors');
- * const { tensors: some } = loadSafetensors('ckpt.safetensors', { names: ['lm_head.weight'] });
- */
-export function loadSafetensors(path: string, opts: LoadOptions = {}): SafetensorsContents {
-  return withFile(path, (fd, size) => {
-    const { header, dataStart } = readHeader(fd, path, size);
-    const tensors = Object.fromEntries(
-      pick(header.entries, opts.names).map((e) => [e.name, decodeTensor(e, readAt(fd, path, dataStart + e.begin, e.end - e.begin))]),
-    );
-    return { tensors, metadata: header.metadata };
-  });
-}
-
 /** A tensor's description in a file's header; its bytes are [begin, end) of the data buffer. */
 export type SafetensorsEntry = Readonly<HeaderEntry>;
 
-/**
- * The validated header of a safetensors file without reading any tensor data: the entries
- * in file order (name, dtype, shape, byte range) and the metadata. An array rather than an
- * object keyed by name, so that a header of millions of tensors stays cheap to return.
- * @example inspectSafetensors('ckpt.safetensors').tensors.map((t) => t.name)
- */
-export function inspectSafetensors(path: string): { tensors: SafetensorsEntry[]; metadata: Record<string, string> } {
-  return withFile(path, (fd, size) => {
-    const { header } = readHeader(fd, path, size);
-    return { tensors: header.entries, metadata: header.metadata };
-  });
-}
-
-function withFile<T>(path: string, fn: (fd: number, size: number) => T): T {
-  let fd: number;
-  let size: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    throw new SafetensorsError(`cannot read '${path}': ${(err as Error).message}`);
-  }
-  try {
-    try {
-      size = fstatSync(fd).size;
-    } catch (err) {
-      throw new SafetensorsError(`cannot read '${path}': ${(err as Error).message}`);
-    }
-    return fn(fd, size);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Reads and validates the length prefix and the header of an open file of `size` bytes. */
-function readHeader(fd: number, path: string, size: number): { header: Header; dataStart: number } {
-  const prefix = readAt(fd, path, 0, Math.min(8, size));
-  const headerLength = checkPrefix(prefix, size);
-  const header = parseHeader(readAt(fd, path, 8, headerLength));
-  checkLayout(header.entries, size - 8 - headerLength);
-  return { header, dataStart: 8 + headerLength };
-}
+// shared with node/safetensors-file.ts, which reads the same format from a file
 
 /** The header length from the first 8 bytes of a file of `size` bytes, checked against the cap and the size. */
-function checkPrefix(prefix: Uint8Array, size: number): number {
+export function checkPrefix(prefix: Uint8Array, size: number): number {
   if (size < 8) throw new SafetensorsError(`file is ${size} bytes, shorter than the 8-byte header length`);
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
@@ -231,7 +139,7 @@ function checkPrefix(prefix: Uint8Array, size: number): number {
 }
 
 /** The entries named in `names` (all when absent), refusing names the header lacks. */
-function pick(entries: HeaderEntry[], names: readonly string[] | undefined): HeaderEntry[] {
+export function pickEntries(entries: HeaderEntry[], names: readonly string[] | undefined): HeaderEntry[] {
   if (names === undefined) return entries;
   const byName = new Map(entries.map((e) => [e.name, e]));
   return names.map((n) => {
@@ -241,40 +149,22 @@ function pick(entries: HeaderEntry[], names: readonly string[] | undefined): Hea
   });
 }
 
-// one read call moves at most this much (Node refuses single reads of 2 GiB or more)
-const READ_CHUNK = 1 << 30;
-
-/** Exactly `length` bytes from `position` into a new buffer; a short read is an error. */
-function readAt(fd: number, path: string, position: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    let got: number;
-    try {
-      got = readSync(fd, out, done, Math.min(READ_CHUNK, length - done), position + done);
-    } catch (err) {
-      throw new SafetensorsError(`cannot read '${path}': ${(err as Error).message}`);
-    }
-    if (got === 0) throw new SafetensorsError(`'${path}' ended after ${position + done} bytes while reading ${length} bytes at ${position}`);
-    done += got;
-  }
-  return out;
-}
-
 /**
- * Decodes the bytes of a safetensors file (see `loadSafetensors`). The whole header is
- * validated first; any problem throws a `SafetensorsError` naming it.
+ * Decodes the bytes of a safetensors file, e.g. a fetched response's `arrayBuffer()` (dtypes
+ * as in `loadSafetensors`). The whole header is validated first; any problem throws a
+ * `SafetensorsError` naming it. `opts.names` decodes only those tensors.
  * @example
  * const { tensors } = parseSafetensors(serializeSafetensors({ x: ones([2]) }));
  */
-export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
-  if (!(bytes instanceof Uint8Array)) throw new SafetensorsError('parse: expected a Uint8Array of file bytes');
+export function parseSafetensors(input: Uint8Array | ArrayBuffer, opts: LoadOptions = {}): SafetensorsContents {
+  const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
+  if (!(bytes instanceof Uint8Array)) throw new SafetensorsError('parse: expected a Uint8Array or ArrayBuffer of file bytes');
   const headerLength = checkPrefix(bytes.subarray(0, 8), bytes.length);
   const { entries, metadata } = parseHeader(bytes.subarray(8, 8 + headerLength));
   const data = bytes.subarray(8 + headerLength);
   checkLayout(entries, data.length);
   // Object.fromEntries defines own properties, so a tensor named "__proto__" stays a tensor
-  const tensors = Object.fromEntries(entries.map((e) => [e.name, decodeTensor(e, copyOf(data.subarray(e.begin, e.end)))]));
+  const tensors = Object.fromEntries(pickEntries(entries, opts.names).map((e) => [e.name, decodeTensor(e, copyOf(data.subarray(e.begin, e.end)))]));
   return { tensors, metadata };
 }
 
@@ -286,7 +176,7 @@ function copyOf(raw: Uint8Array): Uint8Array {
 }
 
 /** Turns a tensor's bytes (a fresh buffer of its own, which this may reuse) into an NDArray. */
-function decodeTensor(e: HeaderEntry, copy: Uint8Array): NDArray {
+export function decodeTensor(e: HeaderEntry, copy: Uint8Array): NDArray {
   const fileDtype = FILE_DTYPES[e.dtype]!;
   if (!HOST_IS_LITTLE_ENDIAN) swapBytes(copy, fileDtype.bytes);
   const buf = copy.buffer;

@@ -2,10 +2,9 @@
  * `fit`: a small, explicit training loop. Per step it computes the loss, checks it
  * is finite, runs backward, checks every gradient is finite, optionally clips the
  * gradient norm, steps the optimizer (and scheduler) and clears the gradients.
- * Progress goes to stderr; metrics can be appended to a JSON-lines file.
+ * Progress goes to stderr (the console in a browser); in Node, metrics can be appended to a
+ * JSON-lines file.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Tensor } from '@tsgrad/autograd';
 import * as nd from '@tsgrad/tensor';
 import { checkedBatches } from './data/batch.ts';
@@ -41,7 +40,7 @@ export interface FitOptions<B> {
   seed?: number;
   /** Log every n steps (default 50); 0 turns progress lines off. */
   logEvery?: number;
-  /** Append a JSON line with the metrics at every log step (and each evaluation). */
+  /** Append a JSON line with the metrics at every log step (and each evaluation); Node only. */
   metricsFile?: string;
   /** Runs every `evaluate.every` steps and after the last one; its numbers are logged. */
   evaluate?: { every: number; fn: (step: number) => Record<string, number> };
@@ -163,10 +162,7 @@ export function fit<B>(opts: FitOptions<B>): FitResult {
   const probe = typeof opts.data === 'function' ? undefined : (opts.data as { length?: unknown }).length;
   const perEpoch = typeof probe === 'number' ? probe : undefined;
   const total = opts.totalSteps ?? Math.min(opts.maxSteps ?? Infinity, perEpoch !== undefined ? perEpoch * epochs : Infinity);
-  if (opts.metricsFile) mkdirSync(dirname(opts.metricsFile), { recursive: true });
-  const record = (row: Record<string, unknown>) => {
-    if (opts.metricsFile) appendFileSync(opts.metricsFile, `${JSON.stringify(row)}\n`);
-  };
+  const record = opts.metricsFile ? jsonLinesWriter(opts.metricsFile) : () => {};
 
   const result: FitResult = { steps: 0, losses: [], seconds: 0, evaluations: [] };
   const t0 = performance.now();
@@ -186,7 +182,7 @@ export function fit<B>(opts: FitOptions<B>): FitResult {
     record({ step, eval: true, time_s: (performance.now() - t0) / 1000, ...metrics });
     if (logEvery > 0) {
       const parts = Object.entries(metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`);
-      process.stderr.write(`[${label}] step ${step} eval: ${parts.join(' | ')}\n`);
+      progress(`[${label}] step ${step} eval: ${parts.join(' | ')}\n`);
     }
   };
 
@@ -237,7 +233,7 @@ export function fit<B>(opts: FitOptions<B>): FitResult {
           };
           record(row);
           const eta = Number.isFinite(total) ? formatDuration(((total - step) * elapsed) / step) : '?';
-          process.stderr.write(
+          progress(
             `[${label}] step ${step}${Number.isFinite(total) ? `/${total}` : ''} ep ${epoch + 1}/${epochs} | loss ${row.loss < 1e-3 ? row.loss.toExponential(3) : row.loss.toFixed(4)} | ` +
               `lr ${row.lr?.toExponential(2)} | ${row.samples_per_s.toFixed(0)} samples/s | ${row.ms_per_step.toFixed(1)} ms/step | ETA ${eta}\n`,
           );
@@ -256,4 +252,25 @@ export function fit<B>(opts: FitOptions<B>): FitResult {
     result.seconds = (performance.now() - t0) / 1000;
   }
   return result;
+}
+
+type NodeProcess = { getBuiltinModule?: (name: string) => unknown; stderr?: { write(s: string): unknown } };
+const nodeProcess = (globalThis as { process?: NodeProcess }).process;
+
+/** A progress line to stderr in Node, to the console elsewhere (a browser). */
+function progress(line: string): void {
+  if (nodeProcess?.stderr) nodeProcess.stderr.write(line);
+  else console.log(line.trimEnd());
+}
+
+/**
+ * Appends one JSON line per row to `path` (its folder is created). Node's fs is looked up at
+ * run time, so `fit` itself imports no `node:` module and bundles for a browser.
+ */
+function jsonLinesWriter(path: string): (row: Record<string, unknown>) => void {
+  const fs = nodeProcess?.getBuiltinModule?.('node:fs') as typeof import('node:fs') | undefined;
+  const paths = nodeProcess?.getBuiltinModule?.('node:path') as typeof import('node:path') | undefined;
+  if (!fs || !paths) throw new Error(`fit: metricsFile '${path}' needs Node (20.16 or later) to write a file; elsewhere read the result's losses and evaluations`);
+  fs.mkdirSync(paths.dirname(path), { recursive: true });
+  return (row) => fs.appendFileSync(path, `${JSON.stringify(row)}\n`);
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IdxError, loadMnistOfficial, mnistOfficialRaw, parseIdx, parseIdxImages, parseIdxLabels } from '../src/data/index.ts';
+import { IdxError, parseIdx, parseIdxImages, parseIdxLabels } from '../src/data/index.ts';
+import { loadMnistOfficial, mnistOfficialRaw } from '../src/node.ts';
 
 /** An IDX file of unsigned bytes: magic 0x0000 08 <dims.length>, big-endian sizes, then `body`. */
 function idx(dims: number[], body: ArrayLike<number>, magic = 0x0800 + dims.length): Uint8Array {

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadMnist, MNIST_COUNTS } from '../src/data/index.ts';
+import { MNIST_COUNTS } from '../src/data/index.ts';
+import { loadMnist } from '../src/node.ts';
 
 function counts(labels: Int32Array): number[] {
   const c = new Array<number>(10).fill(0);

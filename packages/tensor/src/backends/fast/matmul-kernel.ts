@@ -289,14 +289,16 @@ export const FAILED = 2; // set to 1 by a worker that threw
 export const LEFT = 3; // workers that have left the job: they write nothing more into its C
 export const STATE = 4; // STATE + u: 1 once a worker has finished unit u
 
+/** Defined by the worker's prelude (pool-host.ts): its channel to the main thread, in Node or a browser. */
+declare const workerPort: { post(message: unknown): void; listen(fn: (message: never) => void): void };
+
 /** The worker's loop; runs inside the worker, where the kernel functions are defined by name. */
 function workerMain(): void {
-  const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
   const scratch = newScratch();
   // `makeF32` comes from the extra source passed to workerSource (wasm/gemm.ts)
   const f32 = (globalThis as unknown as { makeF32?: () => MatmulScratch['f32'] }).makeF32?.();
-  parentPort!.postMessage('ready');
-  parentPort!.on('message', (job: { plan: Plan; ops: Operands; ctrl: SharedArrayBuffer; units: number; wasm: boolean }) => {
+  workerPort.post('ready');
+  workerPort.listen((job: { plan: Plan; ops: Operands; ctrl: SharedArrayBuffer; units: number; wasm: boolean }) => {
     const ctrl = new Int32Array(job.ctrl);
     try {
       // the main thread uses the wasm kernel: so must we, or float32 units would differ in the last bits

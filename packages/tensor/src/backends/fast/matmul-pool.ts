@@ -1,5 +1,6 @@
 /**
- * Large matrix products on several cores: a small pool of worker threads (Node only).
+ * Large matrix products on several cores: a small pool of worker threads, Node's
+ * worker_threads or a page's Web Workers (see pool-host.ts, the only part that differs).
  *
  * The product is cut into units (one batch item x a band of rows x a band of columns
  * of C). The main thread posts the job to the workers and then works on it itself:
@@ -14,12 +15,13 @@
  * On a machine whose cores are all busy the workers get no core of their own; the pool
  * notices (the process's CPU time stops outgrowing wall time) and steps aside a while.
  *
- * The pool is an optimisation only. Without worker_threads or SharedArrayBuffer, when
+ * The pool is an optimisation only. Without worker threads or SharedArrayBuffer (a page
+ * that is not cross-origin isolated), when
  * `TSGRAD_THREADS=1`, below `PARALLEL_MIN_FLOPS`, or after any worker error,
  * `parallelMatmul` returns false and the caller runs the single-threaded kernel, which
  * gives bitwise the same numbers (each unit runs the same code on the same values; for
  * float32, the wasm kernel of wasm/gemm.ts in every thread, or the JS one in every thread).
- * Workers are `unref`'d, so they never keep a process alive.
+ * Node's workers are `unref`'d, so they never keep a process alive.
  *
  * Memory: the shared C a job's workers write into is taken from a few reused slots
  * (see `takeSlot`), never allocated per job. A SharedArrayBuffer posted to a worker is
@@ -27,7 +29,8 @@
  * grew the process by the size of every product until the workers happened to collect.
  */
 import { DONE, FAILED, LEFT, MC, NEXT, newScratch, NR, runUnit, STATE, unitBlock, workerSource, type Operands, type Plan, type StridedBatch } from './matmul-kernel.ts';
-import { f32Kernel, wasmWorkerSource } from './wasm/gemm.ts';
+import { poolHost, waitWhile, type PoolHost, type PoolWorker } from './pool-host.ts';
+import { f32Kernel, wasmMatmulStrided, wasmWorkerSource } from './wasm/gemm.ts';
 
 export type { StridedBatch } from './matmul-kernel.ts';
 
@@ -46,10 +49,9 @@ export const PARALLEL_MIN_FLOPS = 4e6;
  */
 export const PARALLEL_MIN_FLOPS_WASM = 2.5e8;
 
-type WorkerLike = { postMessage(msg: unknown): void; ref(): void; unref(): void; terminate(): unknown; on(ev: string, fn: (...args: unknown[]) => void): unknown };
-
 interface Pool {
-  workers: WorkerLike[];
+  host: PoolHost;
+  workers: PoolWorker[];
   broken: boolean;
   /** Resolves once every worker has started, or failed to, or `readyTimeoutMs` passed. */
   ready: Promise<void>;
@@ -110,9 +112,7 @@ export function matmulThreads(): number {
     const t = Number(env);
     if (Number.isInteger(t) && t >= 1) return t;
   }
-  const os = getBuiltin('node:os') as typeof import('node:os') | undefined;
-  const cores = os ? (os.availableParallelism?.() ?? os.cpus().length) : 1;
-  return Math.max(1, Math.min(cores, 8));
+  return Math.max(1, Math.min(poolHost()?.cores() ?? 1, 8));
 }
 
 /**
@@ -130,7 +130,7 @@ export function setMatmulThreads(threads: number | null): void {
 
 /** Stops the workers (they are unref'd, so this is only needed to free them early). */
 export function shutdownMatmulPool(): void {
-  if (pool) for (const w of pool.workers) void w.terminate();
+  if (pool) for (const w of pool.workers) w.terminate();
   pool = undefined;
   backoff.until = 0;
   backoff.average = 2;
@@ -139,7 +139,7 @@ export function shutdownMatmulPool(): void {
 /**
  * Starts the pool if it is enabled and resolves once its workers are up, so a benchmark
  * or test does not time their start-up. Resolves false when products run single-threaded:
- * no pool (one thread, no worker_threads), or a worker that failed, exited before it was
+ * no pool (one thread, no worker threads or SharedArrayBuffer), or a worker that failed, exited before it was
  * ready, or did not start within `matmulPoolOptions.readyTimeoutMs` (the pool is then off
  * for the rest of the process, until `setMatmulThreads` makes a new one). Never rejects.
  * @example await matmulPoolReady();
@@ -157,54 +157,46 @@ export async function matmulPoolReady(): Promise<boolean> {
   return !p.broken;
 }
 
-function getBuiltin(name: string): unknown {
-  const proc = typeof process !== 'undefined' ? (process as { getBuiltinModule?: (n: string) => unknown }) : undefined;
-  try {
-    return proc?.getBuiltinModule?.(name);
-  } catch {
-    return undefined;
-  }
-}
-
 function getPool(): Pool | null {
   if (pool !== undefined) return pool;
   pool = null;
   const threads = matmulThreads();
-  const wt = getBuiltin('node:worker_threads') as typeof import('node:worker_threads') | undefined;
-  if (threads < 2 || !wt || typeof SharedArrayBuffer === 'undefined' || typeof Atomics?.wait !== 'function') return pool;
+  const host = poolHost();
+  if (threads < 2 || !host || typeof SharedArrayBuffer === 'undefined' || typeof Atomics?.wait !== 'function' || !namesKept()) return pool;
   try {
-    const source = matmulPoolHooks.workerSource(workerSource(wasmWorkerSource()));
-    const workers: WorkerLike[] = [];
+    const source = matmulPoolHooks.workerSource(workerSource(`${host.prelude}\n${wasmWorkerSource()}`));
+    const workers: PoolWorker[] = [];
     const started: Promise<void>[] = [];
-    const created: Pool = { workers, broken: false, ready: Promise.resolve(), slots: [] };
+    const created: Pool = { host, workers, broken: false, ready: Promise.resolve(), slots: [] };
     for (let t = 1; t < threads; t++) {
-      const w = new wt.Worker(source, { eval: true }) as unknown as WorkerLike;
-      started.push(
-        new Promise<void>((resolve) => {
-          w.on('message', (msg) => msg === 'ready' && resolve());
-          const fail = () => {
-            created.broken = true;
-            resolve();
-          };
-          w.on('error', fail);
-          w.on('exit', fail); // after 'ready' this changes nothing: the promise is settled
-        }),
-      );
-      // unref after adding listeners (a 'message' listener refs the worker's port again),
-      // so the pool never keeps a process alive
-      w.unref();
-      workers.push(w);
+      let settle!: () => void;
+      started.push(new Promise<void>((resolve) => (settle = resolve)));
+      const fail = () => {
+        created.broken = true;
+        settle(); // after 'ready' the promise stays settled; the pool is off from now on
+      };
+      workers.push(host.spawn(source, { ready: () => settle(), fail }));
     }
     created.ready = withTimeout(Promise.all(started), matmulPoolOptions.readyTimeoutMs, () => {
       // a worker that never starts: products run single-threaded from now on
       created.broken = true;
-      for (const w of workers) void w.terminate();
+      for (const w of workers) w.terminate();
     });
     pool = created;
   } catch {
     pool = null;
   }
   return pool;
+}
+
+/**
+ * Whether the kernels still call each other by the names they were written with. Workers
+ * run them from their source text, with each function defined under its own name; a bundle
+ * whose identifiers were minified (esbuild's `minify`; `minifyIdentifiers: false` keeps them)
+ * renames the calls, so its workers would fail: such a bundle runs single-threaded.
+ */
+function namesKept(): boolean {
+  return /\bunitBlock\(/.test(runUnit.toString()) && /\bpackA4f32\(/.test(wasmMatmulStrided.toString());
 }
 
 /** Resolves when `p` does, or after `ms` having called `onTimeout` (the timer does not keep the process alive). */
@@ -320,7 +312,7 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
   const units = plan.batch * plan.rowBands * plan.colBands;
   if (units < 2) return false;
   const jobStart = performance.now();
-  const cpuStart = process.cpuUsage();
+  const cpuStart = p.host.cpuMs?.();
 
   const f32 = out instanceof Float32Array;
   const slot = takeSlot(p, out.length * (f32 ? 4 : 8), units);
@@ -336,7 +328,7 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
   // float32 units run on the wasm kernel (wasm/gemm.ts) when it is on, in every thread
   mainScratch.f32 = wasmKernel;
   const wasm = wasmKernel !== undefined;
-  for (const w of p.workers) w.postMessage({ plan, ops: workerOps, ctrl: ctrlBuf, units, wasm });
+  for (const w of p.workers) w.post({ plan, ops: workerOps, ctrl: ctrlBuf, units, wasm });
   matmulPoolStats.jobs++;
 
   // The main thread works on the same queue, writing straight into `out`.
@@ -366,7 +358,7 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
     const done = Atomics.load(ctrl, DONE);
     const left = deadline - performance.now();
     if (done >= units || Atomics.load(ctrl, FAILED) !== 0 || left <= 0) break;
-    Atomics.wait(ctrl, DONE, done, left);
+    waitWhile(ctrl, DONE, done, left);
   }
   for (let u = 0; u < units; u++) {
     if (owner[u] === 1) continue;
@@ -381,11 +373,12 @@ export function parallelMatmul(a: StridedBatch, b: StridedBatch, out: Float32Arr
   if (Atomics.load(ctrl, FAILED) !== 0) {
     // Stop using the pool for the rest of the process; the result above is complete.
     p.broken = true;
-    for (const w of p.workers) void w.terminate();
+    for (const w of p.workers) w.terminate();
   }
   scheduleIdleDrop();
-  const cpu = process.cpuUsage(cpuStart);
-  trackParallelism((cpu.user + cpu.system) / 1000, performance.now() - jobStart);
+  // without the process's CPU time (a browser) there is no back-off: the deadline above still
+  // keeps a starved worker from stalling the main thread
+  if (cpuStart !== undefined) trackParallelism(p.host.cpuMs!() - cpuStart, performance.now() - jobStart);
   return true;
 }
 

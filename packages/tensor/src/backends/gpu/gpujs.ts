@@ -6,8 +6,12 @@
  * gpu.js is an optional dependency of @tsgrad/tensor: an install without it
  * (`pnpm install --no-optional`) keeps every other backend, and asking for this one then
  * says how to install it.
+ *
+ * In Node gpu.js is found with `require` (Node's `createRequire`, looked up at run time so a
+ * browser bundle imports no `node:` module). A page has no such loader: it imports gpu.js
+ * itself and hands the class in, `createGpuBackend({ gpujs: GPU })`.
  */
-import { createRequire } from 'node:module';
+import { nodeBuiltin } from '../../node-builtin.ts';
 
 /** A compiled gpu.js kernel: called with its arguments, returns its output. */
 export type GpuJsKernel = ((...args: unknown[]) => unknown) & { destroy?: (removeCanvasReferences?: boolean) => void };
@@ -31,7 +35,26 @@ export const MISSING_GPUJS =
   '(`pnpm add gpu.js@2.24.1` in your project; in the tsgrad repository a plain `pnpm install` ' +
   'installs it, `pnpm install --no-optional` leaves it out)';
 
+/** What to tell a page that asks for the gpu backend without handing gpu.js in. */
+export const GPUJS_IN_BROWSER =
+  "outside Node, gpu.js cannot be loaded by name: import it and register the backend with it, " +
+  "`import { GPU } from 'gpu.js'; registerBackend('gpu', () => createGpuBackend({ gpujs: GPU }))`";
+
 let cached: GpuJsConstructor | null = null;
+
+/**
+ * Hands gpu.js's `GPU` class in where it cannot be loaded by name (a browser page, which
+ * imports gpu.js itself); `loadGpuJs` then returns it. See `useGpuJs` in ./index.ts.
+ */
+export function provideGpuJs(GPU: GpuJsConstructor): void {
+  if (typeof GPU !== 'function') throw new Error("gpu backend: provideGpuJs expects gpu.js's GPU class");
+  cached = GPU;
+}
+
+/** Node's `require` for this module, or undefined outside Node. */
+function nodeRequire(): NodeJS.Require | undefined {
+  return nodeBuiltin<typeof import('node:module')>('node:module')?.createRequire(import.meta.url);
+}
 
 /**
  * Loads gpu.js's `GPU` class, or throws with {@link MISSING_GPUJS} when gpu.js is not installed.
@@ -43,7 +66,9 @@ export function loadGpuJs(load?: (id: string) => unknown): GpuJsConstructor {
   if (!load && cached) return cached;
   let mod: { GPU?: GpuJsConstructor };
   try {
-    mod = (load ?? createRequire(import.meta.url))('gpu.js') as { GPU?: GpuJsConstructor };
+    const req = load ?? nodeRequire();
+    if (!req) throw new Error(`gpu backend: ${GPUJS_IN_BROWSER}`);
+    mod = req('gpu.js') as { GPU?: GpuJsConstructor };
   } catch (e) {
     const err = e as { code?: string; message?: string };
     // only gpu.js itself missing gets the install hint; a broken install keeps its own error
@@ -97,8 +122,9 @@ export function startGpu(requested: string, GPU?: GpuJsConstructor): StartedGpu 
   return { gpu, mode, glLike, simd: mode === 'webasm' ? Boolean(kernelClass?.isSIMDSupported) : null };
 }
 
-/** Whether the `gpu.js` package can be found, without loading it. */
-export function gpuJsInstalled(resolve: (id: string) => string = createRequire(import.meta.url).resolve): boolean {
+/** Whether the `gpu.js` package can be found, without loading it (always false outside Node). */
+export function gpuJsInstalled(resolve: ((id: string) => string) | undefined = nodeRequire()?.resolve): boolean {
+  if (!resolve) return false;
   try {
     resolve('gpu.js');
     return true;

@@ -37,12 +37,27 @@
  */
 import { explainMissingBackend, registerBackend } from '../registry.ts';
 import { createGpuBackend } from './backend.ts';
-import { gpuJsInstalled, MISSING_GPUJS } from './gpujs.ts';
+import { gpuJsInstalled, GPUJS_IN_BROWSER, MISSING_GPUJS, provideGpuJs, type GpuJsConstructor } from './gpujs.ts';
 
 export { createGpuBackend, gpuBackendInfo, type GpuBackendInfo, type GpuBackendOptions } from './backend.ts';
 
 // Created on first use, so importing this module compiles nothing. Without gpu.js installed,
 // `gpu` stays unregistered (listBackends() lists only usable backends) and setBackend('gpu')
 // says how to install it.
+// In a browser gpu.js cannot be found by name: the page registers the backend with the class.
+const inNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 if (gpuJsInstalled()) registerBackend('gpu', () => createGpuBackend());
-else explainMissingBackend('gpu', MISSING_GPUJS);
+else explainMissingBackend('gpu', inNode ? MISSING_GPUJS : GPUJS_IN_BROWSER);
+
+/**
+ * Registers the `gpu` backend with gpu.js's `GPU` class handed in, for a page (where gpu.js
+ * cannot be found by name); afterwards `setBackend('gpu')` and `createGpuBackend()` work as in Node.
+ * @example
+ * import { GPU } from 'gpu.js';
+ * useGpuJs(GPU);
+ * setBackend('gpu');
+ */
+export function useGpuJs(GPU: unknown): void {
+  provideGpuJs(GPU as GpuJsConstructor);
+  registerBackend('gpu', () => createGpuBackend());
+}
