@@ -92,8 +92,10 @@ export function cnnData(cfg: CnnConfig, data: MnistData): CnnData {
   const te = Math.min(cfg.evalTest, data.test.images.shape[0]!);
   const evalTrain = toBatches(trainImages.slice(0, 0, nt), trainLabels.slice(0, 0, nt), 500);
   const evalTest = toBatches(asImages(data.test.images.slice(0, 0, te).contiguous()), data.test.labels.slice(0, 0, te), 500);
-  // statistics batches from a different part of the training subset than the curve's train loss
-  const stats = toBatches(trainImages, trainLabels, 100).slice(-cfg.statsBatches);
+  // statistics batches from a different part of the training subset than the curve's train loss:
+  // its last `statsBatches` batches of 100 (only those rows are copied)
+  const from = Math.max(0, Math.ceil(n / 100) - cfg.statsBatches) * 100;
+  const stats = toBatches(trainImages.slice(0, from, n), trainLabels.slice(0, from, n), 100);
   return { trainImages, trainLabels, evalTrain, evalTest, stats };
 }
 
