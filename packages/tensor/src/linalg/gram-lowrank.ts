@@ -211,8 +211,9 @@ export function svdLowRankGram(a: NDArray, options: SvdLowRankGramOptions = {}):
     vt = y;
   } else {
     // v_c^T = y_c^T A / sigma_c: one float32 product (vectors x m times m x n), then a
-    // Gram-Schmidt pass in float64 that restores orthonormality lost to float32 rounding
-    // (leading rows first: they are the most accurate).
+    // Gram-Schmidt pass in float64 whose normalisation is the division by sigma_c and
+    // which restores the orthonormality lost to float32 rounding (leading rows first:
+    // they are the most accurate).
     vt = matmul(NDArray.fromTyped(Float32Array.from(y), [vectors, m]), a32).toFloat64Array();
     for (let c = 0; c < Math.min(vectors, resolved); c++) {
       const row = c * n;
