@@ -16,10 +16,26 @@
  *  5. keeps the top k rows of V^T as `components`, and
  *     explainedVarianceRatio_j = S_j^2 / (sum of centred squares of every row seen).
  *
- * Everything runs in float64 (PEFT casts activations to float32 first); the inputs
- * may be float32 or float64 NDArrays.
+ * Two precisions (option `dtype`):
+ *  - `'float64'` (the class default): steps 2-5 in float64 with the float64 `svd` or
+ *    `svdLowRank`; the inputs may be float32 or float64 NDArrays. The reference path.
+ *  - `'float32'` (what EVA uses for float32 models, with `'lowrank'` only): the update
+ *    matrix is built in float32 and decomposed by `svdLowRankGram` (one float32 Gram
+ *    matrix on the backend's matmul, then the same q / niter / seed subspace iteration on
+ *    it in float64). Mean, variance and ratios stay float64. A fit whose k-th singular
+ *    value is below FLOAT32_RTOL times the largest (nearly rank-deficient data, where the
+ *    squared condition number of the Gram matrix costs too much) is redone by the float64
+ *    randomized SVD; `float32Fits` counts the fits that were not. PEFT itself runs
+ *    `torch.svd_lowrank` in float32.
  */
-import { NDArray, shapeToString, svd, svdLowRank } from '@tsgrad/tensor';
+import { NDArray, shapeToString, svd, svdLowRank, svdLowRankGram } from '@tsgrad/tensor';
+
+/**
+ * A float32 fit is accepted when its k-th singular value exceeds this fraction of the
+ * largest; below it the float32 Gram matrix's rounding (about 6e-8 of sigma_1^2) would be
+ * a visible share of sigma_k^2 and the float64 path is used for that fit.
+ */
+export const FLOAT32_RTOL = 1e-3;
 
 /** Options for {@link IncrementalPCA}. */
 export interface IncrementalPCAOptions {
@@ -36,12 +52,17 @@ export interface IncrementalPCAOptions {
   lowrankNiter?: number;
   /** Seed of the random test matrix for `'lowrank'`; default 42 (PEFT's EVA). */
   lowrankSeed?: number;
+  /**
+   * Precision of the update's SVD: `'float64'` (default) or `'float32'` (fast, through
+   * `svdLowRankGram`; needs `svd: 'lowrank'`). See the file comment for what stays float64.
+   */
+  dtype?: 'float32' | 'float64';
 }
 
 /**
  * Incremental PCA over mini-batches of rows.
  * @example
- * const ipca = new IncrementalPCA({ nComponents: 2, svd: 'lowrank' });
+ * const ipca = new IncrementalPCA({ nComponents: 2, svd: 'lowrank', dtype: 'float32' });
  * ipca.partialFit(batch1).partialFit(batch2); // batches: [rows, features]
  * ipca.components;             // [2, features], orthonormal rows
  * ipca.explainedVarianceRatio; // [2]
@@ -52,6 +73,7 @@ export class IncrementalPCA {
   readonly lowrankQ: number;
   readonly lowrankNiter: number;
   readonly lowrankSeed: number;
+  readonly dtype: 'float32' | 'float64';
 
   /** Number of features d (set by the first batch). */
   nFeatures = 0;
@@ -59,6 +81,9 @@ export class IncrementalPCA {
   nSamplesSeen = 0;
   /** Number of successful `partialFit` calls. */
   nFits = 0;
+  /** Of those, the fits done in float32 (with `dtype: 'float32'`; the others fell back to float64). */
+  float32Fits = 0;
+  private lastFitFloat32 = false;
   private mean_: Float64Array | null = null;
   private var_: Float64Array | null = null;
   private components_: Float64Array | null = null;
@@ -69,18 +94,21 @@ export class IncrementalPCA {
   noiseVariance = 0;
 
   constructor(options: IncrementalPCAOptions) {
-    const { nComponents, svd: mode = 'exact', lowrankNiter = 4, lowrankSeed = 42 } = options;
+    const { nComponents, svd: mode = 'exact', lowrankNiter = 4, lowrankSeed = 42, dtype = 'float64' } = options;
     if (!Number.isInteger(nComponents) || nComponents < 1) {
       throw new RangeError(`IncrementalPCA: nComponents must be a positive integer, got ${nComponents}`);
     }
     if (mode !== 'exact' && mode !== 'lowrank') throw new Error(`IncrementalPCA: svd must be 'exact' or 'lowrank', got '${String(mode)}'`);
     const q = options.lowrankQ ?? 2 * nComponents;
     if (q < nComponents) throw new RangeError(`IncrementalPCA: lowrankQ (${q}) must be >= nComponents (${nComponents})`);
+    if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`IncrementalPCA: dtype must be 'float32' or 'float64', got '${String(dtype)}'`);
+    if (dtype === 'float32' && mode !== 'lowrank') throw new Error(`IncrementalPCA: dtype 'float32' needs svd 'lowrank' (the exact SVD runs in float64 only), got svd '${mode}'`);
     this.nComponents = nComponents;
     this.svdMode = mode;
     this.lowrankQ = q;
     this.lowrankNiter = lowrankNiter;
     this.lowrankSeed = lowrankSeed;
+    this.dtype = dtype;
   }
 
   /** True once at least one batch has been fitted. */
@@ -140,50 +168,21 @@ export class IncrementalPCA {
     if (this.fitted && d !== this.nFeatures) {
       throw new Error(`IncrementalPCA.partialFit: batch of shape ${shapeToString(x.shape)} has ${d} features, earlier batches had ${this.nFeatures}`);
     }
-    const data = x.toFloat64Array();
+    // The float32 path reads float32 rows as they are (no float64 copy of the batch).
+    const data = this.dtype === 'float32' ? float32Rows(x) : x.toFloat64Array();
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i]!)) throw new RangeError(`IncrementalPCA.partialFit: the batch of shape ${shapeToString(x.shape)} contains NaN or Infinity`);
     }
 
-    // 1. Running mean and variance (float64).
+    // 1. Running mean and variance (float64 accumulators on either path).
     const nPrev = this.nSamplesSeen;
     const nTot = nPrev + b;
-    const batchSum = new Float64Array(d);
-    for (let i = 0; i < b; i++) for (let j = 0; j < d; j++) batchSum[j]! += data[i * d + j]!;
-    const batchMean = batchSum.map((s) => s / b);
-    const newUnnormVar = new Float64Array(d);
-    const corr = new Float64Array(d);
-    for (let i = 0; i < b; i++) {
-      for (let j = 0; j < d; j++) {
-        const t = data[i * d + j]! - batchMean[j]!;
-        corr[j]! += t;
-        newUnnormVar[j]! += t * t;
-      }
-    }
-    for (let j = 0; j < d; j++) newUnnormVar[j]! -= (corr[j]! * corr[j]!) / b;
-    const mean = new Float64Array(d);
-    const variance = new Float64Array(d);
-    if (nPrev === 0) {
-      for (let j = 0; j < d; j++) {
-        mean[j] = batchMean[j]!;
-        variance[j] = newUnnormVar[j]! / nTot;
-      }
-    } else {
-      const lastMean = this.mean_!;
-      const lastVar = this.var_!;
-      const ratio = nPrev / b;
-      for (let j = 0; j < d; j++) {
-        const lastSum = lastMean[j]! * nPrev;
-        mean[j] = (lastSum + batchSum[j]!) / nTot;
-        const diff = lastSum / ratio - batchSum[j]!;
-        variance[j] = (lastVar[j]! * nPrev + newUnnormVar[j]! + (ratio / nTot) * diff * diff) / nTot;
-      }
-    }
+    const { mean, variance, batchMean } = runningMoments(data, b, d, nPrev, this.mean_, this.var_);
 
-    // 2. The matrix whose SVD updates the components.
+    // 2. The matrix whose SVD updates the components, in the path's precision.
     const prevRows = nPrev === 0 ? 0 : k;
     const rows = prevRows + b + (nPrev === 0 ? 0 : 1);
-    const m = new Float64Array(rows * d);
+    const m = this.dtype === 'float32' ? new Float32Array(rows * d) : new Float64Array(rows * d);
     if (nPrev > 0) {
       const comps = this.components_!;
       const s = this.singular_!;
@@ -198,29 +197,13 @@ export class IncrementalPCA {
       for (let j = 0; j < d; j++) m[last + j] = factor * (this.mean_![j]! - batchMean[j]!);
     }
 
-    // 3. SVD (exact or randomized), as V^T rows.
-    const mat = NDArray.fromTyped(m, [rows, d]);
-    let sv: Float64Array;
-    let vt: Float64Array;
-    let count: number;
-    if (this.svdMode === 'exact') {
-      const r = svd(mat);
-      sv = r.S.toFloat64Array();
-      vt = r.Vt.toFloat64Array();
-      count = sv.length;
-    } else {
-      const r = svdLowRank(mat, { q: this.lowrankQ, niter: this.lowrankNiter, seed: this.lowrankSeed });
-      sv = r.S.toFloat64Array();
-      count = sv.length;
-      const v = r.V.toFloat64Array(); // d x count
-      vt = new Float64Array(count * d);
-      for (let i = 0; i < count; i++) for (let j = 0; j < d; j++) vt[i * d + j] = v[j * count + i]!;
-    }
+    // 3. SVD (exact, randomized float64, or randomized float32), as V^T rows.
+    const { sv, vt, count } = this.decompose(NDArray.fromTyped(m, [rows, d]));
     if (count < k) {
       throw new Error(`IncrementalPCA.partialFit: the SVD of the ${rows} x ${d} update matrix gave ${count} components, fewer than nComponents=${k}`);
     }
     // 4. svd_flip on V rows: largest |entry| of each row positive (first on a tie).
-    for (let i = 0; i < count; i++) flipRow(vt, i, d);
+    for (let i = 0; i < k; i++) flipRow(vt, i, d);
 
     // 5. Keep the top k; ratios against the total centred sum of squares.
     let totalSS = 0;
@@ -250,7 +233,39 @@ export class IncrementalPCA {
     this.ratio_ = ratio;
     this.noiseVariance = noise;
     this.nFits++;
+    if (this.dtype === 'float32') this.float32Fits += this.lastFitFloat32 ? 1 : 0;
     return this;
+  }
+
+  /**
+   * The SVD of one update matrix: `sv` (count values, descending) and at least the top
+   * nComponents rows of V^T in `vt`. The float32 path falls back to the float64 randomized
+   * SVD for a fit whose k-th singular value it cannot resolve (see svdLowRankGram).
+   */
+  private decompose(mat: NDArray): { sv: Float64Array; vt: Float64Array; count: number } {
+    const d = mat.shape[1]!;
+    this.lastFitFloat32 = false;
+    if (this.svdMode === 'exact') {
+      const r = svd(mat);
+      const sv = r.S.toFloat64Array();
+      return { sv, vt: r.Vt.toFloat64Array(), count: sv.length };
+    }
+    const opts = { q: this.lowrankQ, niter: this.lowrankNiter, seed: this.lowrankSeed };
+    if (this.dtype === 'float32') {
+      const r = svdLowRankGram(mat, { ...opts, vectors: this.nComponents, rtol: FLOAT32_RTOL });
+      if (r.resolved >= this.nComponents) {
+        this.lastFitFloat32 = true;
+        const sv = r.S.toFloat64Array();
+        return { sv, vt: r.Vt.toFloat64Array(), count: sv.length };
+      }
+    }
+    const r = svdLowRank(mat, opts);
+    const sv = r.S.toFloat64Array();
+    const count = sv.length;
+    const v = r.V.toFloat64Array(); // d x count
+    const vt = new Float64Array(count * d);
+    for (let i = 0; i < count; i++) for (let j = 0; j < d; j++) vt[i * d + j] = v[j * count + i]!;
+    return { sv, vt, count };
   }
 
   /**
@@ -291,4 +306,56 @@ export function flipRow(a: Float64Array, i: number, d: number): void {
     }
   }
   if (a[i * d + best]! < 0) for (let j = 0; j < d; j++) a[i * d + j] = -a[i * d + j]!;
+}
+
+/** The rows of a 2-D batch as float32: the batch's own storage when it is already dense float32. */
+function float32Rows(x: NDArray): Float32Array {
+  const c = x.dtype === 'float32' ? x.contiguous() : x.astype('float32');
+  return c.data as Float32Array;
+}
+
+/**
+ * Chan, Golub & LeVeque's pairwise update of the running mean and per-feature population
+ * variance (what sklearn's `_incremental_mean_and_var` does), in float64 from rows of
+ * either precision; also returns the batch mean that centres the update matrix.
+ */
+function runningMoments(
+  data: Float32Array | Float64Array,
+  b: number,
+  d: number,
+  nPrev: number,
+  lastMean: Float64Array | null,
+  lastVar: Float64Array | null,
+): { mean: Float64Array; variance: Float64Array; batchMean: Float64Array } {
+  const nTot = nPrev + b;
+  const batchSum = new Float64Array(d);
+  for (let i = 0; i < b; i++) for (let j = 0; j < d; j++) batchSum[j]! += data[i * d + j]!;
+  const batchMean = batchSum.map((s) => s / b);
+  const newUnnormVar = new Float64Array(d);
+  const corr = new Float64Array(d);
+  for (let i = 0; i < b; i++) {
+    for (let j = 0; j < d; j++) {
+      const t = data[i * d + j]! - batchMean[j]!;
+      corr[j]! += t;
+      newUnnormVar[j]! += t * t;
+    }
+  }
+  for (let j = 0; j < d; j++) newUnnormVar[j]! -= (corr[j]! * corr[j]!) / b;
+  const mean = new Float64Array(d);
+  const variance = new Float64Array(d);
+  if (nPrev === 0 || !lastMean || !lastVar) {
+    for (let j = 0; j < d; j++) {
+      mean[j] = batchMean[j]!;
+      variance[j] = newUnnormVar[j]! / nTot;
+    }
+  } else {
+    const ratio = nPrev / b;
+    for (let j = 0; j < d; j++) {
+      const lastSum = lastMean[j]! * nPrev;
+      mean[j] = (lastSum + batchSum[j]!) / nTot;
+      const diff = lastSum / ratio - batchSum[j]!;
+      variance[j] = (lastVar[j]! * nPrev + newUnnormVar[j]! + (ratio / nTot) * diff * diff) / nTot;
+    }
+  }
+  return { mean, variance, batchMean };
 }

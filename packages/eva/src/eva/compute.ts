@@ -92,6 +92,22 @@ function groupCaps(targets: readonly EvaTarget[], groups: ReadonlyMap<string, st
   return caps;
 }
 
+/** float32 for a float32 model with the randomized SVD (the fast path), else float64. */
+function defaultDtype(model: AnyModule, svdMode: string): 'float32' | 'float64' {
+  const params = model.parameters();
+  return svdMode === 'lowrank' && params.length > 0 && params.every((p) => p.dtype === 'float32') ? 'float32' : 'float64';
+}
+
+function fitCounts(hooks: Iterable<PcaHook>, dtype: 'float32' | 'float64'): { total: number; float64Fallbacks: number } {
+  let total = 0;
+  let float64Fallbacks = 0;
+  for (const h of hooks) {
+    total += h.pca.nFits;
+    if (dtype === 'float32') float64Fallbacks += h.pca.nFits - h.pca.float32Fits;
+  }
+  return { total, float64Fallbacks };
+}
+
 /**
  * Runs EVA's data-driven analysis and returns the A inits, ranks and diagnostics.
  * The model may be plain (pass `loraConfig`) or already adapted with `applyLora`
@@ -116,6 +132,10 @@ export function computeEva<B = EvaBatch>(model: AnyModule, dataLoader: Iterable<
   const prepareModel = opts.prepareModelInputs ?? ((b: B, e: EvaConfig) => defaultPrepareModelInputs(b, e));
   const prepFor = (name: string) => layerInputsFor(opts, name);
   const rankBudget = targets.reduce((s, t) => s + t.r, 0);
+  const svdMode = opts.svd ?? 'lowrank';
+  const dtype = opts.dtype ?? defaultDtype(model, svdMode);
+  if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`EVA: dtype must be 'float32' or 'float64', got ${JSON.stringify(dtype)}`);
+  if (dtype === 'float32' && svdMode !== 'lowrank') throw new Error(`EVA: dtype 'float32' needs svd 'lowrank' (the exact SVD runs in float64 only), got svd '${String(svdMode)}'`);
   const peftWhitening = opts.peftCompatibleWhitening ?? false;
   if (typeof peftWhitening !== 'boolean') throw new TypeError(`EVA: peftCompatibleWhitening must be true or false, got ${JSON.stringify(peftWhitening)}`);
 
@@ -138,8 +158,9 @@ export function computeEva<B = EvaBatch>(model: AnyModule, dataLoader: Iterable<
         k: caps.get(t.name)!,
         tau: eva.tau,
         prepare: prepFor(t.name),
-        svd: opts.svd ?? 'lowrank',
+        svd: svdMode,
         lowrankSeed: opts.lowrankSeed ?? 42,
+        dtype,
       });
       hooks.set(t.name, hook);
     }
@@ -191,6 +212,8 @@ export function computeEva<B = EvaBatch>(model: AnyModule, dataLoader: Iterable<
       singularValues,
       zeroVarianceLayers: zeroVariance,
       seconds: (performance.now() - started) / 1000,
+      dtype,
+      fits: fitCounts(hooks.values(), dtype),
     };
   });
 }

@@ -36,6 +36,8 @@ export interface PcaHookOptions {
   prepare: PrepareLayerInputsFn;
   svd: 'lowrank' | 'exact';
   lowrankSeed: number;
+  /** Precision of the incremental PCA's SVDs. */
+  dtype: 'float32' | 'float64';
 }
 
 /** The incremental PCA of one hook layer and the hook that feeds it. */
@@ -56,7 +58,7 @@ export class PcaHook {
     this.name = o.name;
     this.members = o.members;
     this.k = o.k;
-    this.pca = new IncrementalPCA({ nComponents: o.k, svd: o.svd, lowrankSeed: o.lowrankSeed });
+    this.pca = new IncrementalPCA({ nComponents: o.k, svd: o.svd, lowrankSeed: o.lowrankSeed, dtype: o.dtype });
     this.converged = new Array<boolean>(o.k).fill(false);
   }
 

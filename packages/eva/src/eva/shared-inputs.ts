@@ -9,12 +9,13 @@ import * as nd from '@tsgrad/tensor';
 import type { EvaTarget, PrepareLayerInputsFn } from './types.ts';
 
 function hashArray(a: nd.NDArray): string {
-  // FNV-1a over the float64 values' bytes; equal-hash groups are confirmed exactly.
-  const v = a.toFloat64Array();
-  const bytes = new Uint8Array(v.buffer);
+  // FNV-1a over 32-bit words of the values in their own dtype (a float32 input is not
+  // widened first); equal-hash groups are confirmed exactly by sameArray.
+  const v = a.toTyped();
+  const words = new Int32Array(v.buffer, v.byteOffset, v.byteLength >> 2);
   let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-  return `${a.shape.join('x')}:${(h >>> 0).toString(16)}`;
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+  return `${a.dtype}:${a.shape.join('x')}:${(h >>> 0).toString(16)}`;
 }
 
 function sameArray(a: nd.NDArray, b: nd.NDArray): boolean {

@@ -47,6 +47,15 @@ export interface EvaOptions<B = EvaBatch> {
   /** Seed of the randomized SVD (default 42, PEFT). */
   lowrankSeed?: number;
   /**
+   * Precision of the incremental PCA's SVDs. `'float32'` (the default when `svd` is
+   * `'lowrank'` and every parameter of the model is float32): the update matrix is
+   * float32 and its randomized SVD goes through one float32 Gram matrix on the backend's
+   * matmul (`svdLowRankGram`), with a float64 fallback for a fit it cannot resolve.
+   * `'float64'` (the default otherwise, and the only choice with `svd: 'exact'`): every
+   * SVD in float64, the reference path. Means, variances and ratios are float64 either way.
+   */
+  dtype?: 'float32' | 'float64';
+  /**
    * Reproduce PEFT's whitening of layers that share an input (default false). PEFT divides
    * the shared PCA's components in place (`u /= sqrt(s)` on a view), once per group member,
    * and every member's A is a view of that storage: with whitening, row i of each member
@@ -79,6 +88,10 @@ export interface EvaResult {
   zeroVarianceLayers: string[];
   /** Wall time in seconds. */
   seconds: number;
+  /** The precision the incremental PCAs ran in (the `dtype` option, resolved). */
+  dtype: 'float32' | 'float64';
+  /** Incremental-PCA fits over all layers, and how many of them fell back from float32 to float64. */
+  fits: { total: number; float64Fallbacks: number };
 }
 
 /** One layer EVA analyses. */
