@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXPERIMENTS } from './experiments.ts';
 import { PRESET_NAMES, type Preset, type RunOptions } from './lib/experiment.ts';
+import { verdictTally } from './lib/results.ts';
 
 const root = resolve(import.meta.dirname, '..');
 // The gpu backend registers itself only when imported, so TSGRAD_BACKEND=gpu needs this import.
@@ -60,14 +61,18 @@ const program = new Command()
     }
     const failed: string[] = [];
     const reports: string[] = [];
+    const tallies: string[] = [];
     for (const n of which) {
       const outDir =
         o.out === undefined ? join(root, 'results', n) : name === 'all' ? resolve(o.out, n) : resolve(o.out);
       const report = await runOne(n, { preset: o.preset, outDir, seeds: o.seeds, resume: o.resume });
       if (report === null) failed.push(n);
       else reports.push(`  ${n.padEnd(6)} ${report}`);
+      const tally = report === null ? null : verdictTally(n, outDir);
+      if (tally !== null) tallies.push(tally);
     }
     if (reports.length > 0) console.error(`[repro] reports:\n${reports.join('\n')}`);
+    if (tallies.length > 0) console.error(`[repro] claims: ${tallies.join('; ')}`);
     if (failed.length > 0) {
       console.error(`[repro] failed: ${failed.join(', ')}`);
       process.exitCode = 1;

@@ -44,7 +44,7 @@ interface Timing {
  */
 function resultLine(stdout: string, stderr: string): string | null {
   const lines = [...stderr.split('\n'), ...stdout.split('\n')];
-  for (const re of [/validation loss|test accuracy|test_accuracy/i, /took|fitted|median/i, /ms\/step/i]) {
+  for (const re of [/validation loss|test accuracy|test_accuracy|\[repro\] claims:/i, /took|fitted|median/i, /ms\/step/i]) {
     const hit = lines.filter((l) => re.test(l)).at(-1);
     if (hit) return hit.trim();
   }

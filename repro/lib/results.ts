@@ -3,7 +3,7 @@
  * mean ± std summaries reports are made of.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -101,4 +101,20 @@ export function runInfo(): { timestamp: string; node: string; platform: string; 
 export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const line = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/**
+ * One line tallying the verdicts in an output folder's metrics.json (`held`: true, 'partly',
+ * false, or null when a claim could not be tested), or null when it has none (the demo).
+ * `pnpm repro` prints it at the end so a newcomer sees the outcome before opening the reports.
+ *
+ * @example verdictTally('wm', 'results/wm') // 'wm 6 held, 1 partly, 2 did not, 1 not testable (of 10)'
+ */
+export function verdictTally(name: string, outDir: string): string | null {
+  const file = join(outDir, 'metrics.json');
+  if (!existsSync(file)) return null;
+  const verdicts = (JSON.parse(readFileSync(file, 'utf8')) as { verdicts?: { held: boolean | 'partly' | null }[] }).verdicts;
+  if (!Array.isArray(verdicts) || verdicts.length === 0) return null;
+  const count = (h: boolean | 'partly' | null) => verdicts.filter((v) => v.held === h).length;
+  return `${name} ${count(true)} held, ${count('partly')} partly, ${count(false)} did not, ${count(null)} not testable (of ${verdicts.length})`;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatMeanStd, markdownTable, meanStd, meanStdCurves, runInfo, timestamp, writeJson, writeReport } from '../lib/results.ts';
+import { formatMeanStd, markdownTable, meanStd, meanStdCurves, runInfo, timestamp, verdictTally, writeJson, writeReport } from '../lib/results.ts';
 
 test('meanStd uses the sample standard deviation', () => {
   assert.equal(meanStd([1, 2, 3]), { mean: 2, std: 1, n: 3 });
@@ -31,6 +31,19 @@ test('writeJson (typed arrays, non-finite numbers, folders) and writeReport', ()
     const info = runInfo();
     assert.match(info.node, /^v\d+/);
     assert.ok(info.cores >= 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('verdictTally counts held, partly, did not and not testable, and skips folders without verdicts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgrad-tally-'));
+  try {
+    assert.is(verdictTally('x', dir), null, 'no metrics.json');
+    writeJson(join(dir, 'metrics.json'), { results: [] });
+    assert.is(verdictTally('demo', dir), null, 'no verdicts');
+    writeJson(join(dir, 'metrics.json'), { verdicts: [{ held: true }, { held: 'partly' }, { held: false }, { held: true }, { held: null }] });
+    assert.is(verdictTally('wm', dir), 'wm 2 held, 1 partly, 1 did not, 1 not testable (of 5)');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
