@@ -36,7 +36,7 @@ const caseArb = fc
   });
 
 /** Tolerances: float32 products of up to 10 terms of size ~4, softmax weights in [0, 1]. */
-const tol = (dtype: nd.DType) => (dtype === 'float32' ? [2e-5, 2e-5] : [1e-12, 1e-12]) as const;
+const tol = (dtype: nd.DType): [number, number] => (dtype === 'float32' ? [2e-5, 2e-5] : [1e-12, 1e-12]);
 
 test('fast attention forward (out and lse) matches the reference composition, strided, causal and not, float32 and float64', () => {
   fc.assert(
