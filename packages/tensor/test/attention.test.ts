@@ -2,7 +2,7 @@
  * The fused attention kernels of the fast backend (`attention`, `attentionBackward`)
  * against the composition on the reference backend, which states the math in matmul,
  * where and softmax: on strided (transposed, sliced, broadcast) q, k, v of drawn shapes,
- * causal and not, float32 (with the wasm GEMM on and off) and float64. Also the op
+ * causal and not, float32 (with the WebAssembly kernels on and off) and float64. Also the op
  * layer's dtype promotion and its errors.
  */
 import fc from 'fast-check';
@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as nd from '../src/index.ts';
 import { setMatmulWasm } from '../src/backends/fast/wasm/gemm.ts';
+import { setVectorKernels } from '../src/backends/fast/wasm/instance.ts';
 import { params, shapeArb, viewArb } from './arbitraries.ts';
 import { assertMatches } from './conformance-support.ts';
 
@@ -42,6 +43,7 @@ test('fast attention forward (out and lse) matches the reference composition, st
   fc.assert(
     fc.property(caseArb, ({ q, k, v, opts, wasm }) => {
       setMatmulWasm(wasm);
+      setVectorKernels(wasm);
       try {
         const f = () => nd.attention(q, k, v, opts);
         const [got, want] = [nd.withBackend('fast', f), nd.withBackend('reference', f)];
@@ -51,6 +53,7 @@ test('fast attention forward (out and lse) matches the reference composition, st
         assertMatches(got.lse, want.lse, `${what}: lse`, rtol, atol);
       } finally {
         setMatmulWasm(null);
+        setVectorKernels(null);
       }
     }),
     params(120),
@@ -61,6 +64,7 @@ test('fast attentionBackward (dq, dk, dv) matches the reference composition, str
   fc.assert(
     fc.property(caseArb, ({ q, k, v, g, opts, wasm }) => {
       setMatmulWasm(wasm);
+      setVectorKernels(wasm);
       try {
         const { lse } = nd.withBackend('reference', () => nd.attention(q, k, v, opts));
         const f = () => nd.attentionBackward(g, q, k, v, lse, opts);
@@ -71,6 +75,7 @@ test('fast attentionBackward (dq, dk, dv) matches the reference composition, str
         for (const key of ['dq', 'dk', 'dv'] as const) assertMatches(got[key], want[key], `${what}: ${key}`, rtol, atol * 10);
       } finally {
         setMatmulWasm(null);
+        setVectorKernels(null);
       }
     }),
     params(120),

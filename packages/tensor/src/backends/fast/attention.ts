@@ -4,10 +4,12 @@
  * reused by every head (16 KiB for T = S = 64 in float32, so it stays in L1/L2), where
  * they are scaled, masked and softmaxed in place and multiplied with v, so the
  * [..., T, S] weights of all heads are never allocated, written out and read back by
- * separate ops. The products run on the float32 wasm SIMD GEMM (wasm/gemm.ts) where it
- * is on, and on the blocked JS kernel (matmul-kernel.ts) otherwise and for float64,
- * reading q, k, v and the output gradient through their strides (a head sliced out of
- * [B, T, H, D] by a permute is read in place).
+ * separate ops. Float32 runs on the WebAssembly SIMD kernels of attention-wasm.ts
+ * (the same steps, in the module's memory); this file is the float64 path and the
+ * float32 one where those kernels are off, with the products on the blocked JS kernel
+ * (matmul-kernel.ts, or the wasm GEMM for float32), reading q, k, v and the output
+ * gradient through their strides (a head sliced out of [B, T, H, D] by a permute is
+ * read in place).
  *
  * Forward, per head, with s = scale q k^T and row i keeping keys j < len(i)
  * (len(i) = min(i + 1, S) when causal, S otherwise):
@@ -22,6 +24,7 @@ import type { AttentionGrads, AttentionResult } from '../../backend.ts';
 import { allocate, type DType } from '../../dtype.ts';
 import { NDArray } from '../../ndarray.ts';
 import { matmulStrided, newScratch, type StridedMatrix } from './matmul-kernel.ts';
+import { attentionBackwardF32, attentionF32, matrixStarts } from './attention-wasm.ts';
 import { f32Kernel } from './wasm/gemm.ts';
 
 type Floats = Float32Array | Float64Array;
@@ -49,24 +52,6 @@ function product(a: StridedMatrix, b: StridedMatrix, c: Floats, co: number, ldc:
   else matmulStrided(a, b, out, m, k, n, jsScratch);
 }
 
-/** Where the matrix of each leading index starts in `x`'s storage ([..., rows, cols], leading indices in row-major order). */
-function matrixStarts(x: NDArray): number[] {
-  const lead = x.ndim - 2;
-  const idx = new Array<number>(lead).fill(0);
-  const count = x.shape.slice(0, lead).reduce((a, b) => a * b, 1);
-  const starts = new Array<number>(count);
-  for (let h = 0; h < count; h++) {
-    let o = x.offset;
-    for (let a = 0; a < lead; a++) o += idx[a]! * x.strides[a]!;
-    starts[h] = o;
-    for (let a = lead - 1; a >= 0; a--) {
-      if (++idx[a]! < x.shape[a]!) break;
-      idx[a] = 0;
-    }
-  }
-  return starts;
-}
-
 /** Head h of x as a strided matrix, or its transpose. */
 function head(x: NDArray, starts: number[], h: number, transposed = false): StridedMatrix {
   const rs = x.strides[x.ndim - 2]!;
@@ -83,6 +68,10 @@ function dense(data: Floats, offset: number, cols: number, transposed = false): 
 const keysOf = (i: number, s: number, causal: boolean) => (causal ? Math.min(i + 1, s) : s);
 
 export function attention(q: NDArray, k: NDArray, v: NDArray, causal: boolean, scale: number): AttentionResult {
+  if (q.dtype === 'float32') {
+    const fast = attentionF32(q, k, v, causal, scale);
+    if (fast) return fast;
+  }
   const n = q.ndim;
   const [t, d] = [q.shape[n - 2]!, q.shape[n - 1]!];
   const [s, dv] = [k.shape[n - 2]!, v.shape[n - 1]!];
@@ -121,6 +110,10 @@ export function attention(q: NDArray, k: NDArray, v: NDArray, causal: boolean, s
 }
 
 export function attentionBackward(g: NDArray, q: NDArray, k: NDArray, v: NDArray, lse: NDArray, causal: boolean, scale: number): AttentionGrads {
+  if (q.dtype === 'float32') {
+    const fast = attentionBackwardF32(g, q, k, v, lse, causal, scale);
+    if (fast) return fast;
+  }
   const n = q.ndim;
   const [t, d] = [q.shape[n - 2]!, q.shape[n - 1]!];
   const [s, dvw] = [k.shape[n - 2]!, v.shape[n - 1]!];

@@ -20,7 +20,8 @@
  * - indexing.ts: gather, scatterAdd, indexSelect, indexAdd;
  * - window.ts: im2col and col2im, the sliding windows of convolution and pooling;
  * - conv.ts: conv2d and its two gradients, one sample's columns at a time;
- * - attention.ts: the fused scaled dot-product attention, forward and backward.
+ * - attention.ts: the fused scaled dot-product attention, forward and backward, float32
+ *   on attention-wasm.ts (with the SIMD kernels of wasm/attention.ts).
  */
 import type { Backend } from '../../backend.ts';
 import { assign, binary, cast, geluBackward, unary, where } from './elementwise.ts';
