@@ -67,6 +67,7 @@ function dense(data: Floats, offset: number, cols: number, transposed = false): 
 /** Keys row i may see. */
 const keysOf = (i: number, s: number, causal: boolean) => (causal ? Math.min(i + 1, s) : s);
 
+/** `Backend.attention`: the output [..., T, Dv] and each row's log-sum-exp [..., T] (see the file comment). */
 export function attention(q: NDArray, k: NDArray, v: NDArray, causal: boolean, scale: number): AttentionResult {
   if (q.dtype === 'float32') {
     const fast = attentionF32(q, k, v, causal, scale);
@@ -109,6 +110,7 @@ export function attention(q: NDArray, k: NDArray, v: NDArray, causal: boolean, s
   return { out: new NDArray(out, [...lead, t, dv], undefined, 0, dtype), lse: new NDArray(lse, [...lead, t], undefined, 0, dtype) };
 }
 
+/** `Backend.attentionBackward`: dq, dk, dv for the output gradient g, the weights rebuilt from lse. */
 export function attentionBackward(g: NDArray, q: NDArray, k: NDArray, v: NDArray, lse: NDArray, causal: boolean, scale: number): AttentionGrads {
   if (q.dtype === 'float32') {
     const fast = attentionBackwardF32(g, q, k, v, lse, causal, scale);
