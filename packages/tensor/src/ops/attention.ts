@@ -99,7 +99,7 @@ export function attention(q: NDArray, k: NDArray, v: NDArray, opts: AttentionOpt
  * (rowsum(P dP) equals rowsum(g out), the usual form; this one needs no saved output.)
  * @example
  * const { out, lse } = attention(q, k, v, { causal: true });
- * const { dq, dk, dv } = attentionBackward(onesLike(out), q, k, v, lse, { causal: true });
+ * const { dq, dk, dv } = attentionBackward(ones(out.shape), q, k, v, lse, { causal: true });
  */
 export function attentionBackward(g: NDArray, q: NDArray, k: NDArray, v: NDArray, lse: NDArray, opts: AttentionOptions = {}): AttentionGrads {
   const { dtype, scale } = checkAttention('attentionBackward', q, k, v, opts);
