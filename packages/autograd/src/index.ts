@@ -12,6 +12,7 @@ export { neg, abs, sign, exp, log, sqrt, tanh, sigmoid, relu, gelu, erf, sin, co
 export { sum, mean, max, min, variance, logsumexp, softmax, logSoftmax } from './ops/reduce.ts';
 export { matmul } from './ops/matmul.ts';
 export { layerNorm } from './ops/norm.ts';
+export { scaledDotProductAttention } from './ops/attention.ts';
 export { reshape, permute, transpose, expand, unsqueeze, squeeze, slice, narrow, cat, stack, embedSlice } from './ops/shape.ts';
 export { gather, scatterAdd, indexSelect, indexAdd, where, maskedFill } from './ops/indexing.ts';
 export { conv2d, type Conv2dOptions, type Pair } from './ops/conv.ts';

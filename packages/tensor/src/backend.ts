@@ -151,6 +151,31 @@ export interface Backend {
   conv2d?(x: NDArray, weight: NDArray, win: Window2d, groups: number, bias: NDArray | null): NDArray;
   conv2dInputGrad?(grad: NDArray, weight: NDArray, win: Window2d, groups: number, height: number, width: number): NDArray;
   conv2dWeightGrad?(x: NDArray, grad: NDArray, win: Window2d, groups: number): NDArray;
+
+  /**
+   * Optional fused scaled dot-product attention, used by ops/attention.ts (which otherwise
+   * composes it from matmul, where and softmax) after it has checked the shapes: q
+   * [..., T, D], k [..., S, D] and v [..., S, Dv] share their leading axes and one float
+   * dtype, any strides, none empty. `attention` returns softmax(scale q k^T, masked where
+   * j > i when `causal`) v and each row's log-sum-exp of the masked, scaled scores
+   * ([..., T]); `attentionBackward` the gradients for an output gradient `g` [..., T, Dv]
+   * from that log-sum-exp, recomputing the weights instead of storing them.
+   */
+  attention?(q: NDArray, k: NDArray, v: NDArray, causal: boolean, scale: number): AttentionResult;
+  attentionBackward?(g: NDArray, q: NDArray, k: NDArray, v: NDArray, lse: NDArray, causal: boolean, scale: number): AttentionGrads;
+}
+
+/** What a fused attention returns (see `Backend.attention`). */
+export interface AttentionResult {
+  out: NDArray;
+  lse: NDArray;
+}
+
+/** What a fused attention backward returns (see `Backend.attentionBackward`). */
+export interface AttentionGrads {
+  dq: NDArray;
+  dk: NDArray;
+  dv: NDArray;
 }
 
 /** What a fused layer norm returns (see `Backend.layerNorm`). */

@@ -12,6 +12,7 @@ export * from './ops/elementwise.ts';
 export * from './ops/reduce.ts';
 export * from './ops/matmul.ts';
 export * from './ops/norm.ts';
+export * from './ops/attention.ts';
 export * from './ops/conv.ts';
 export * from './ops/conv2d.ts';
 export * from './ops/indexing.ts';

@@ -1,8 +1,14 @@
 /**
  * Multi-head self-attention (Vaswani et al. 2017, eq. 1-2) with an optional causal
  * mask, as in GPT: softmax(Q K^T / sqrt(d_head) + mask) V per head.
+ *
+ * The per-head attention runs as one fused op (autograd's scaledDotProductAttention),
+ * which on the fast backend never materialises the [B, H, T, T] weights; the composed
+ * form (matmul, maskedFill, softmax, matmul) remains for attention dropout in training,
+ * which must see the weights, and when `fused` is turned off. Both compute the same
+ * numbers up to float rounding.
  */
-import { Tensor } from '@tsgrad/autograd';
+import { scaledDotProductAttention, Tensor } from '@tsgrad/autograd';
 import * as nd from '@tsgrad/tensor';
 import { Module } from '../module.ts';
 import { Dropout } from './dropout.ts';
@@ -18,6 +24,8 @@ export interface AttentionOptions {
   seed?: number;
   rng?: nd.Rng;
   dtype?: 'float32' | 'float64';
+  /** Use the fused attention op where it applies (default true; see `MultiHeadAttention.fused`). */
+  fused?: boolean;
 }
 
 /** [T, T] bool mask, true above the diagonal (the future positions a query may not see). */
@@ -30,8 +38,9 @@ export function causalMask(t: number): nd.NDArray {
 /**
  * Self-attention over x of shape [B, T, dModel]. Separate `q_proj`, `k_proj`,
  * `v_proj` and `out_proj` Linear children (LoRA and EVA target them by name); heads
- * split dModel into nHeads slices of dModel / nHeads. Masked scores are set to -inf
- * with maskedFill before the softmax, so masked weights are exactly 0.
+ * split dModel into nHeads slices of dModel / nHeads. Masked weights are exactly 0 (the
+ * composed path sets masked scores to -inf with maskedFill before the softmax; the
+ * fused op skips them).
  * @example
  * const attn = new MultiHeadAttention(32, 4, { seed: 0 });
  * attn.call(x); // [2, 8, 32] -> [2, 8, 32]
@@ -47,6 +56,11 @@ export class MultiHeadAttention extends Module {
   out_proj: Linear;
   attn_drop: Dropout | null;
   resid_drop: Dropout | null;
+  /**
+   * Whether the per-head attention runs as the fused op (true by default). It falls back
+   * to the composed ops anyway while attention dropout is active (training, p > 0).
+   */
+  fused: boolean;
   private masks = new Map<number, nd.NDArray>();
 
   constructor(dModel: number, nHeads: number, opts: AttentionOptions = {}) {
@@ -56,6 +70,7 @@ export class MultiHeadAttention extends Module {
     this.nHeads = nHeads;
     this.headDim = dModel / nHeads;
     this.causal = opts.causal ?? true;
+    this.fused = opts.fused ?? true;
     const rng = opts.rng ?? new nd.Rng(opts.seed ?? nd.rngFor().nextUint32());
     const lin = { bias: opts.bias ?? true, dtype: opts.dtype, rng };
     this.q_proj = this.registerModule('q_proj', new Linear(dModel, dModel, lin));
@@ -86,11 +101,19 @@ export class MultiHeadAttention extends Module {
     const q = heads(this.q_proj.call(x));
     const k = heads(this.k_proj.call(x));
     const v = heads(this.v_proj.call(x));
-    let scores = q.matmul(k.mT).mul(1 / Math.sqrt(this.headDim)); // [B, H, T, T]
-    if (this.causal) scores = scores.maskedFill(this.mask(t), -Infinity);
-    let weights = scores.softmax(-1);
-    if (this.attn_drop) weights = this.attn_drop.call(weights);
-    const y = weights.matmul(v).permute([0, 2, 1, 3]).reshape([b, t, this.dModel]);
+    const scale = 1 / Math.sqrt(this.headDim);
+    const dropping = this.attn_drop !== null && this.attn_drop.training;
+    let attended: Tensor; // [B, H, T, D]
+    if (this.fused && !dropping) {
+      attended = scaledDotProductAttention(q, k, v, { causal: this.causal, scale });
+    } else {
+      let scores = q.matmul(k.mT).mul(scale); // [B, H, T, T]
+      if (this.causal) scores = scores.maskedFill(this.mask(t), -Infinity);
+      let weights = scores.softmax(-1);
+      if (this.attn_drop) weights = this.attn_drop.call(weights);
+      attended = weights.matmul(v);
+    }
+    const y = attended.permute([0, 2, 1, 3]).reshape([b, t, this.dModel]);
     const out = this.out_proj.call(y);
     return this.resid_drop ? this.resid_drop.call(out) : out;
   }

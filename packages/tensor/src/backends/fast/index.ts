@@ -19,7 +19,9 @@
  *   wasm/ (the float32 SIMD kernel) and matmul-pool.ts (the worker threads);
  * - indexing.ts: gather, scatterAdd, indexSelect, indexAdd;
  * - window.ts: im2col and col2im, the sliding windows of convolution and pooling;
- * - conv.ts: conv2d and its two gradients, one sample's columns at a time.
+ * - conv.ts: conv2d and its two gradients, one sample's columns at a time;
+ * - attention.ts: the fused scaled dot-product attention, forward and backward, float32
+ *   on attention-wasm.ts (with the SIMD kernels of wasm/attention.ts).
  */
 import type { Backend } from '../../backend.ts';
 import { assign, binary, cast, geluBackward, unary, where } from './elementwise.ts';
@@ -30,6 +32,7 @@ import { argReduce, reduce } from './reduce.ts';
 import { softmax } from './softmax.ts';
 import { col2im, im2col } from './window.ts';
 import { conv2d, conv2dInputGrad, conv2dWeightGrad } from './conv.ts';
+import { attention, attentionBackward } from './attention.ts';
 
 export const fastBackend: Backend = {
   name: 'fast',
@@ -54,4 +57,6 @@ export const fastBackend: Backend = {
   conv2d,
   conv2dInputGrad,
   conv2dWeightGrad,
+  attention,
+  attentionBackward,
 };
