@@ -19,7 +19,8 @@
  *   wasm/ (the float32 SIMD kernel) and matmul-pool.ts (the worker threads);
  * - indexing.ts: gather, scatterAdd, indexSelect, indexAdd;
  * - window.ts: im2col and col2im, the sliding windows of convolution and pooling;
- * - conv.ts: conv2d and its two gradients, one sample's columns at a time.
+ * - conv.ts: conv2d and its two gradients, one sample's columns at a time;
+ * - adam-wasm.ts: the float32 Adam / AdamW step (wasm SIMD), for nn's optimizers.
  */
 import type { Backend } from '../../backend.ts';
 import { assign, binary, cast, geluBackward, unary, where } from './elementwise.ts';
@@ -30,6 +31,7 @@ import { argReduce, reduce } from './reduce.ts';
 import { softmax } from './softmax.ts';
 import { col2im, im2col } from './window.ts';
 import { conv2d, conv2dInputGrad, conv2dWeightGrad } from './conv.ts';
+import { adamUpdateF32 } from './adam-wasm.ts';
 
 export const fastBackend: Backend = {
   name: 'fast',
@@ -54,4 +56,5 @@ export const fastBackend: Backend = {
   conv2d,
   conv2dInputGrad,
   conv2dWeightGrad,
+  adamUpdate: adamUpdateF32,
 };
