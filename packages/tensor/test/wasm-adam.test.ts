@@ -87,7 +87,7 @@ const caseArb = fc
 test('the wasm Adam step is bitwise the plain loop (drawn sizes, layouts, options, specials)', () => {
   fc.assert(
     fc.property(caseArb, ([c, layout, o]) => {
-      const size = c.shape.reduce((a, b) => a * b, 1);
+      const size = (c.shape as readonly number[]).reduce((a, b) => a * b, 1);
       const rng = new nd.Rng(c.seed);
       const w0 = Float32Array.from({ length: size }, () => rng.normal());
       const [w1, w2] = [w0.slice(), w0.slice()];
