@@ -275,17 +275,19 @@ function shareBatch(slot: 'a' | 'b', x: StridedBatch, count: number, rows: numbe
   const out = f32 ? new Float32Array(buf, 0, size) : new Float64Array(buf, 0, size);
   const src = x.data;
   const block = rows * cols;
-  if (x.colStride === 1 && (x.rowStride === cols || rows === 1) && (count === 1 || x.batchStride === block)) {
+  // a typed array (always, from the fast backend) can be copied with TypedArray.set
+  const typed = ArrayBuffer.isView(src) ? (src as Float32Array | Float64Array) : null;
+  if (typed && x.colStride === 1 && (x.rowStride === cols || rows === 1) && (count === 1 || x.batchStride === block)) {
     // one dense block (the usual operand): a single memcpy
-    out.set(src.subarray(x.offset, x.offset + size));
-  } else if (x.colStride === 1 || cols === 1) {
+    out.set(typed.subarray(x.offset, x.offset + size));
+  } else if (typed && (x.colStride === 1 || cols === 1)) {
     // dense rows: copied a row at a time
     const step = cols === 1 ? x.rowStride : 1;
     for (let bi = 0, o = 0; bi < count; bi++) {
       for (let i = 0; i < rows; i++, o += cols) {
         const q = x.offset + bi * x.batchStride + i * x.rowStride;
-        if (step === 1) out.set(src.subarray(q, q + cols), o);
-        else out[o] = src[q]!;
+        if (step === 1) out.set(typed.subarray(q, q + cols), o);
+        else out[o] = typed[q]!;
       }
     }
   } else {
