@@ -165,6 +165,14 @@ export function packB8f32(b: Strided, p0: number, kc: number, j0: number, nc: nu
         out[o + 6] = data[q + 6]!;
         out[o + 7] = data[q + 7]!;
       }
+    } else if (cols === 8 && rowStride === 1) {
+      // B transposed (the weight of `x W^T`): walk each column down, contiguous in memory,
+      // rather than across the 8 columns, which would touch 8 cache lines per step
+      for (let c = 0; c < 8; c++) {
+        const src = q + c * colStride;
+        for (let p = 0, d = o + c; p < kc; p++, d += 8) out[d] = data[src + p]!;
+      }
+      o += 8 * kc;
     } else {
       for (let p = 0; p < kc; p++, o += 8, q += rowStride) {
         for (let c = 0; c < 8; c++) out[o + c] = c < cols ? data[q + c * colStride]! : 0;
