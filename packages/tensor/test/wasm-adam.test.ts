@@ -112,6 +112,26 @@ test('the wasm Adam step is bitwise the plain loop (drawn sizes, layouts, option
   );
 });
 
+test('transposed gradients (the weight gradient of x W^T), gathered column-wise by whole rows, give the plain loop\'s bits', () => {
+  // [rows, cols] views of [cols, rows] arrays: rows of 784 (10 per chunk), of 3000 (2 per
+  // chunk), and of 9000 (longer than a chunk: the row-by-row gather)
+  for (const [rows, cols] of [[512, 784], [7, 3000], [3, 9000]] as const) {
+    const rng = new nd.Rng(rows);
+    const w0 = Float32Array.from({ length: rows * cols }, () => rng.normal());
+    const [w1, w2] = [w0.slice(), w0.slice()];
+    const [m1, v1, m2, v2] = [0, 1, 2, 3].map(() => new Float32Array(rows * cols)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    const o = { lr: 1e-3, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0.01, decoupled: true, maximize: false };
+    for (let t = 1; t <= 2; t++) {
+      const g = nd.NDArray.fromTyped(Float32Array.from({ length: rows * cols }, () => rng.normal()), [cols, rows]).transpose(0, 1);
+      assert.ok(adamUpdateF32(w1, g, m1, v1, null, constants(t, o)));
+      plainStep(w2, g.contiguous().data as Float32Array, m2, v2, null, constants(t, o));
+    }
+    sameBits(w1, w2, `w [${rows}, ${cols}]`);
+    sameBits(m1, m2, `m [${rows}, ${cols}]`);
+    sameBits(v1, v2, `v [${rows}, ${cols}]`);
+  }
+});
+
 test('the wasm Adam step declines (changing nothing) what it does not take', () => {
   const k = constants(1, { lr: 1e-3, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0, decoupled: false, maximize: false });
   const g32 = nd.NDArray.fromTyped(new Float32Array([1, 2, 3, 4, 5]), [5]);

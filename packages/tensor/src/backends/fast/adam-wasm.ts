@@ -12,7 +12,7 @@
  */
 import type { AdamStepConstants } from '../../backend.ts';
 import type { NDArray } from '../../ndarray.ts';
-import { stridedRows } from '../../strided.ts';
+import { stridedRows, type StridedRows } from '../../strided.ts';
 import { gather } from './gelu-wasm.ts';
 import { buildAdamModule } from './wasm/adam.ts';
 import { instantiate, vectorKernelsOn, type VectorModule } from './wasm/instance.ts';
@@ -61,14 +61,18 @@ export function adamUpdateF32(
   if (!mod) return false;
   const run = vmax ? mod.fns.adamAmsgrad : mod.fns.adam;
   const rows = stridedRows(g.shape, [g]);
+  // a transposed gradient goes by whole rows, gathered column-wise (see gatherTransposed)
+  const transposed = isTransposed(rows);
+  const chunk = transposed ? Math.floor(CHUNK / rows.length) * rows.length : CHUNK;
   const mem = mod.f32;
   const [wAt, gAt, mAt, vAt, xAt] = [0, 1, 2, 3, 4].map((i) => (i * REGION) / 4) as [number, number, number, number, number];
   const { b1, b2, l2, shrink, sign, stepSize, bc2Sqrt, eps } = k;
-  for (let from = 0; from < n; from += CHUNK) {
-    const count = Math.min(CHUNK, n - from);
+  for (let from = 0; from < n; from += chunk) {
+    const count = Math.min(chunk, n - from);
     const to = from + count;
     mem.set(w.subarray(from, to), wAt);
-    gather(rows, 0, g.data, from, count, mem, gAt);
+    if (transposed) gatherTransposed(rows, g.data as Float32Array, from, count, mem, gAt);
+    else gather(rows, 0, g.data, from, count, mem, gAt);
     mem.set(m.subarray(from, to), mAt);
     mem.set(v.subarray(from, to), vAt);
     if (vmax) mem.set(vmax.subarray(from, to), xAt);
@@ -79,4 +83,34 @@ export function adamUpdateF32(
     if (vmax) vmax.set(mem.subarray(xAt, xAt + count), from);
   }
   return true;
+}
+
+/**
+ * Whether the rows of a single operand are those of a transposed matrix: elements `step`
+ * apart within a row, and each row starting one element after the previous one (the
+ * weight gradient of `x W^T` is such a view), with whole rows fitting in a chunk.
+ */
+function isTransposed(rows: StridedRows): boolean {
+  if (rows.step[0] === 1 || rows.count < 2 || rows.length > CHUNK) return false;
+  const starts = rows.start[0]!;
+  for (let r = 1; r < rows.count; r++) if (starts[r] !== starts[0]! + r) return false;
+  return true;
+}
+
+/**
+ * Copies whole rows [from / length, (from + count) / length) of a transposed operand into
+ * `mem` at `at`, walking the source in its own (row-major) order: for each column, the
+ * rows' elements are neighbours in memory, and the few destination rows being written stay
+ * in cache. Reading a row at a time instead would touch a new cache line per element.
+ */
+function gatherTransposed(rows: StridedRows, data: Float32Array, from: number, count: number, mem: Float32Array, at: number): void {
+  const length = rows.length;
+  const step = rows.step[0]!;
+  const r0 = from / length;
+  const nr = count / length;
+  const base = rows.start[0]![r0]!;
+  for (let c = 0; c < length; c++) {
+    const src = base + c * step;
+    for (let r = 0, d = at + c; r < nr; r++, d += length) mem[d] = data[src + r]!;
+  }
 }
