@@ -198,7 +198,7 @@ interface WasmGemm {
 export function wasmMatmulStrided(w: WasmGemm, a: Strided, b: Strided, c: { data: Float32Array; offset: number; rowStride: number }, m: number, k: number, n: number): void {
   const cd = c.data;
   const ldc = c.rowStride;
-  for (let i = 0; i < m; i++) cd.fill(0, c.offset + i * ldc, c.offset + i * ldc + n);
+  if (k === 0) for (let i = 0; i < m; i++) cd.fill(0, c.offset + i * ldc, c.offset + i * ldc + n);
   if (k === 0 || n === 0 || m === 0) return;
   const mem = w.mem;
   const gemm = w.gemm;
@@ -214,11 +214,14 @@ export function wasmMatmulStrided(w: WasmGemm, a: Strided, b: Strided, c: { data
         const mc = Math.min(WMC, m - i0);
         packA4f32(a, i0, mc, p0, kc, mem, A_OFF >> 2);
         gemm(kc, Math.ceil(mc / WMR), nTiles, A_OFF, B_OFF, C_OFF, ncPad * 4);
-        // add this panel's mc x nc block into C (the padding rows and columns are dropped)
+        // the first panel's mc x nc block is copied into C, later ones are added (the
+        // padding rows and columns are dropped); copying equals adding to zero bit for bit,
+        // since the kernel's sums start from +0 and so are never -0
         for (let i = 0; i < mc; i++) {
           let q = c.offset + (i0 + i) * ldc + j0;
           let s = cBase + i * ncPad;
-          for (let j = 0; j < nc; j++, q++, s++) cd[q]! += mem[s]!;
+          if (p0 === 0) cd.set(mem.subarray(s, s + nc), q);
+          else for (let j = 0; j < nc; j++, q++, s++) cd[q]! += mem[s]!;
         }
       }
     }
