@@ -20,6 +20,7 @@ import * as jx from './lib/jaxjs.ts';
 import * as pt from './lib/jspytorch.ts';
 import { lossesAgree, runTorch, torchAvailable, type TorchTensor } from './lib/pytorch.ts';
 import * as tfl from './lib/tfjs.ts';
+import { allocationPerStep, type Allocation } from './lib/alloc.ts';
 import { time, type TimeOptions } from './lib/timing.ts';
 import * as ts from './lib/tsgrad.ts';
 
@@ -44,6 +45,8 @@ interface Row {
   error?: string;
 }
 const rows: Row[] = [];
+/** Bytes tsgrad allocates per training step (bench/lib/alloc.ts), by case. */
+const allocation: Record<string, Allocation> = {};
 
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
@@ -153,6 +156,7 @@ async function main(): Promise<void> {
     const budget = { budgetMs: 4000, minRuns: 5, warmup: 2 };
     await measure('MLP train step', 'tsgrad', () => ts.mlpStep(inp), budget);
     await withThreads(1, () => measure('MLP train step', 'tsgrad 1 thread', () => ts.mlpStep(inp), budget));
+    if (!skip.has('tsgrad')) allocation['MLP train step'] = allocationPerStep(ts.mlpStep(inp), 5);
     for (const be of ['cpu', 'wasm'] as const) await tf(be, 'MLP train step', () => tfl.mlpStep(inp), budget);
   }
 
@@ -164,6 +168,7 @@ async function main(): Promise<void> {
     const budget = { budgetMs: 8000, minRuns: 3, warmup: 1 };
     await measure('GPT train step', 'tsgrad', () => ts.gptStep(ts.gptModel(), batch), budget);
     await withThreads(1, () => measure('GPT train step', 'tsgrad 1 thread', () => ts.gptStep(ts.gptModel(), batch), budget));
+    if (!skip.has('tsgrad')) allocation['GPT train step'] = allocationPerStep(ts.gptStep(ts.gptModel(), batch), 2);
     for (const be of ['cpu', 'wasm'] as const) await tf(be, 'GPT train step', () => tfl.gptStep(init, batch), budget);
     await measure('GPT train step', 'js-pytorch', () => pt.gptStep(batch), { budgetMs: 1, minRuns: 1, warmup: 0 });
   }
@@ -173,6 +178,8 @@ async function main(): Promise<void> {
   const load1 = os.loadavg();
   const table = renderTable();
   process.stdout.write(`\n${table}\n`);
+  const allocLines = Object.entries(allocation).map(([c, a]) => `  ${c}: ${mib(a.storageBytes)} of typed-array storage + ${mib(a.heapBytes)} of JS heap`);
+  if (allocLines.length > 0) process.stdout.write(`\nAllocated per tsgrad step (new buffers counted in an untimed pass; JS heap from GC statistics; see bench/lib/alloc.ts):\n${allocLines.join('\n')}\n`);
   const targets = checkTargets();
   process.stdout.write(`\n${targets.map((t) => `${t.holds === null ? 'n/a ' : t.holds ? 'PASS' : 'MISS'}  ${t.text}${t.ratio === null ? '' : ` (${t.ratio.toFixed(2)}x)`}`).join('\n')}\n`);
   const machine = {
@@ -197,9 +204,13 @@ async function main(): Promise<void> {
     }),
   );
   mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, machine, tsgrad, peers: { ...peers, ...peersExtra }, rows, targets }, null, 2)}\n`);
+  writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, machine, tsgrad, peers: { ...peers, ...peersExtra }, rows, targets, allocation }, null, 2)}\n`);
   process.stdout.write(`\npeers: ${Object.entries(peers).map(([k, v]) => `${k} ${v}`).join(', ')}; tsgrad pool: ${JSON.stringify(matmulPoolStats)}`);
   process.stdout.write(`\nload average ${load0.map((l) => l.toFixed(2)).join(' ')} before, ${load1.map((l) => l.toFixed(2)).join(' ')} after; wrote ${outFile}\n`);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(2)} MiB`;
 }
 
 /** What the PyTorch peer reported beyond the timing rows (version, threads, loss agreement). */

@@ -280,4 +280,51 @@ test('schedules: warm-up, linear decay, cosine; LRScheduler sets group lrs like 
   close(sched.getLastLr(), [1, 0.1]);
 });
 
+/** float32 [rows, cols] parameter and `steps` gradients, each a transposed view of a [cols, rows] array (as Linear's weight gradient arrives). */
+function transposedCase(rows: number, cols: number, steps: number, seed: number): { w0: Float32Array; grads: nd.NDArray[] } {
+  const rng = new nd.Rng(seed);
+  const w0 = Float32Array.from({ length: rows * cols }, () => rng.normal());
+  const grads = Array.from({ length: steps }, () => nd.NDArray.fromTyped(Float32Array.from({ length: rows * cols }, () => rng.normal()), [cols, rows]).transpose(0, 1));
+  return { w0, grads };
+}
+
+/** Runs `make`'s optimizer over the gradients on `backend`; returns the parameter's values and the optimizer state. */
+function runOn(backend: string, make: (ps: Tensor[]) => Optimizer<{ lr: number }>, rows: number, cols: number, c: { w0: Float32Array; grads: nd.NDArray[] }): Float32Array[] {
+  return nd.withBackend(backend, () => {
+    const p = new Tensor(nd.NDArray.fromTyped(c.w0.slice(), [rows, cols]), true);
+    const opt = make([p]);
+    for (const g of c.grads) {
+      p.grad = new Tensor(g);
+      opt.step();
+    }
+    const s = opt.state.get(p)!;
+    return [p.data.data as Float32Array, ...Object.values(s.buffers).map((b) => b as Float32Array)];
+  });
+}
+
+test('float32 Adam / AdamW on the fast backend (wasm kernel) is bitwise the plain loop (reference backend), transposed gradients', () => {
+  fc.assert(
+    fc.property(
+      fc.record({ rows: fc.integer({ min: 1, max: 40 }), cols: fc.integer({ min: 1, max: 300 }), seed: fc.integer({ min: 0, max: 1e6 }), decoupled: fc.boolean(), amsgrad: fc.boolean(), maximize: fc.boolean() }),
+      ({ rows, cols, seed, decoupled, amsgrad, maximize }) => {
+        const c = transposedCase(rows, cols, 3, seed);
+        const h = { lr: 1e-2, weightDecay: 0.05, amsgrad, maximize };
+        const make = (ps: Tensor[]) => (decoupled ? new AdamW(ps, h) : new Adam(ps, h));
+        const fast = runOn('fast', make, rows, cols, c);
+        const ref = runOn('reference', make, rows, cols, c);
+        assert.is(fast.length, amsgrad ? 4 : 3);
+        fast.forEach((a, i) => assert.equal([...a], [...ref[i]!], `array ${i}`));
+      },
+    ),
+    { numRuns: 40, seed: 20_261_203 },
+  );
+});
+
+test('SGD with transposed gradients (copied into a buffer reused across steps) matches dense gradients', () => {
+  const c = transposedCase(7, 13, 4, 5);
+  const dense = { w0: c.w0, grads: c.grads.map((g) => g.contiguous()) };
+  const make = (ps: Tensor[]) => new SGD(ps, { lr: 0.1, momentum: 0.9 });
+  assert.equal([...runOn('fast', make, 7, 13, c)[0]!], [...runOn('fast', make, 7, 13, dense)[0]!]);
+});
+
 test.run();

@@ -130,6 +130,15 @@ export interface Backend {
   geluBackward?(x: NDArray, g: NDArray, approximate: 'tanh' | 'none'): NDArray;
 
   /**
+   * Optional fused Adam / AdamW step, used by nn's Adam and AdamW (which otherwise run their
+   * plain loop): in place on the parameter's dense storage `w` and the moment buffers `m`,
+   * `v` (and `vmax` for amsgrad, else null), for the gradient `g` (the parameter's shape,
+   * any strides), with the step's constants `k`. Must give exactly the plain loop's values.
+   * Returns false, having changed nothing, for a case it does not take (e.g. float64).
+   */
+  adamUpdate?(w: Float32Array | Float64Array, g: NDArray, m: Float32Array | Float64Array, v: Float32Array | Float64Array, vmax: Float32Array | Float64Array | null, k: AdamStepConstants): boolean;
+
+  /**
    * Optional window kernels, used by ops/conv.ts (which otherwise composes them from
    * `assign` and `binary`) after it has checked the window and the shapes: `im2col` lays
    * every window of `x` ([N, C, H, W], any strides) out as a dense
@@ -190,4 +199,20 @@ export interface LayerNormGrads {
   dx: NDArray;
   dweight: NDArray | null;
   dbias: NDArray | null;
+}
+
+/**
+ * The constants of one Adam / AdamW step (see `Backend.adamUpdate`), as nn's optimizer
+ * computes them: `g' = sign g + l2 w`, `w' = w shrink`, `m = b1 m + (1 - b1) g'`,
+ * `v = b2 v + (1 - b2) g'^2`, `w = w' - stepSize m / (sqrt(v) / bc2Sqrt + eps)`.
+ */
+export interface AdamStepConstants {
+  b1: number;
+  b2: number;
+  l2: number;
+  shrink: number;
+  sign: number;
+  stepSize: number;
+  bc2Sqrt: number;
+  eps: number;
 }

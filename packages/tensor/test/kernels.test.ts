@@ -117,11 +117,13 @@ test('worker pool gives bitwise the same result as the single-threaded kernel', 
   try {
     assert.ok(await matmulPoolReady(), 'the worker started');
     const before = matmulPoolStats.workerUnits;
-    const cases: [number, number, number, number, boolean, 'float32' | 'float64'][] = [
+    const cases: Case[] = [
       [1, 200, 130, 150, false, 'float32'], // row bands with a ragged last band
       [1, 9, 700, 1000, true, 'float64'], // few rows: split into column bands
       [5, 64, 80, 100, false, 'float32'], // several batch items, shared (broadcast) B
       [2, 128, 64, 200, true, 'float64'],
+      [3, 70, 90, 120, false, 'float32', 3], // rows of A 3 apart beyond k, from offset 5: shared row by row
+      [1, 100, 1, 30000, false, 'float64', 2], // one column of A, rows apart: shared element by element
     ];
     // Repeat until the worker has done some units (on a busy machine the main thread may
     // occasionally finish a job alone), so the comparison really covers worker output.
@@ -143,22 +145,34 @@ test('worker pool gives bitwise the same result as the single-threaded kernel', 
   }
 });
 
-function compareCases(cases: [number, number, number, number, boolean, 'float32' | 'float64'][]): void {
-  for (const [batch, m, k, n, transposeA, dtype] of cases) {
+/** batch, m, k, n, A transposed, dtype, and (optional) padding after each row of A (then A starts at offset 5). */
+type Case = [number, number, number, number, boolean, 'float32' | 'float64', number?];
+
+function compareCases(cases: Case[]): void {
+  for (const [batch, m, k, n, transposeA, dtype, pad = 0] of cases) {
     assert.ok(2 * batch * m * k * n >= PARALLEL_MIN_FLOPS, 'case is large enough for the pool');
     const ctor = dtype === 'float32' ? Float32Array : Float64Array;
-    const aData = filled(ctor, batch * m * k, m + k);
+    const start = pad > 0 ? 5 : 0;
+    const aData = filled(ctor, start + batch * m * (k + pad), m + k);
     const bData = filled(ctor, k * n, n);
-    const a = { data: aData, offset: 0, batchStride: m * k, rowStride: transposeA ? 1 : k, colStride: transposeA ? m : 1 };
+    const a = { data: aData, offset: start, batchStride: m * (k + pad), rowStride: transposeA ? 1 : k + pad, colStride: transposeA ? m : 1 };
     const b = { data: bData, offset: 0, batchStride: 0, rowStride: n, colStride: 1 };
     const pooled = new ctor(batch * m * n);
-    assert.ok(parallelMatmul(a, b, pooled, batch, m, k, n), 'the pool ran');
+    // repeat until the worker did some of this product (it computes from the shared copies)
+    // (the pool may decline while a descheduled worker still holds every result slot: wait a little)
+    const units = matmulPoolStats.workerUnits;
+    let ran = false;
+    for (let round = 0; round < 50 && (!ran || matmulPoolStats.workerUnits === units); round++) {
+      if (parallelMatmul(a, b, pooled, batch, m, k, n)) ran = true;
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+    assert.ok(ran, 'the pool ran');
     const single = new ctor(batch * m * n);
     // float32 runs on the wasm kernel (wasm/gemm.ts) in every thread when it is on
     const f32 = single instanceof Float32Array ? f32Kernel() : undefined;
     for (let bi = 0; bi < batch; bi++) {
-      if (f32) f32({ ...a, offset: bi * m * k }, b, { data: single as Float32Array, offset: bi * m * n, rowStride: n }, m, k, n);
-      else matmulStrided({ ...a, offset: bi * m * k }, b, { data: single, offset: bi * m * n, rowStride: n }, m, k, n, newScratch());
+      if (f32) f32({ ...a, offset: start + bi * a.batchStride }, b, { data: single as Float32Array, offset: bi * m * n, rowStride: n }, m, k, n);
+      else matmulStrided({ ...a, offset: start + bi * a.batchStride }, b, { data: single, offset: bi * m * n, rowStride: n }, m, k, n, newScratch());
     }
     for (let i = 0; i < single.length; i++) {
       if (pooled[i] !== single[i]) assert.unreachable(`case ${[batch, m, k, n]}: element ${i} is ${pooled[i]} pooled, ${single[i]} single-threaded`);

@@ -10,7 +10,8 @@
  * dividing sqrt(v) by sqrt(1 - beta2^t)), which equals the paper's m_hat / (sqrt(v_hat) + eps).
  */
 import type { Tensor } from '@tsgrad/autograd';
-import { gradArray, Optimizer, paramArray, type GroupSpec, type ParamGroup, type ParamState } from './optimizer.ts';
+import * as nd from '@tsgrad/tensor';
+import { gradOf, Optimizer, paramArray, type FloatArray, type GroupSpec, type ParamGroup, type ParamState } from './optimizer.ts';
 
 export interface AdamOptions {
   lr: number;
@@ -29,23 +30,41 @@ function validateAdam(name: string, g: ParamGroup<AdamOptions>): void {
   if (!(g.weightDecay >= 0)) throw new RangeError(`${name}: invalid weightDecay ${g.weightDecay}`);
 }
 
-/** Shared inner loop; `decoupled` selects AdamW's weight decay. */
-function adamUpdate(name: string, p: Tensor, group: ParamGroup<AdamOptions>, decoupled: boolean, stateFor: (names: string[]) => ParamState): void {
+/** What `adamUpdate` needs from the optimizer: the parameter's state and its dense gradient values. */
+interface AdamAccess {
+  stateFor(names: string[]): ParamState;
+  gradValues(): FloatArray;
+}
+
+/**
+ * Shared update; `decoupled` selects AdamW's weight decay. The backend's fused kernel
+ * (`Backend.adamUpdate`, float32 WebAssembly SIMD on the fast backend) runs it when it
+ * takes the case, giving bitwise the values of the plain loop below, which runs otherwise.
+ */
+function adamUpdate(name: string, p: Tensor, group: ParamGroup<AdamOptions>, decoupled: boolean, access: AdamAccess): void {
   const { lr, betas, eps, weightDecay: wd, amsgrad, maximize } = group;
   const [b1, b2] = betas;
-  const s = stateFor(amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq']);
+  const s = access.stateFor(amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq']);
   const m = s.buffers.expAvg!;
   const v = s.buffers.expAvgSq!;
   const vmax = s.buffers.maxExpAvgSq;
   const w = paramArray(p, name);
-  const g = gradArray(p, name);
-  s.step++;
-  const t = s.step;
+  const grad = gradOf(p, name);
+  const t = s.step + 1;
   const stepSize = lr / (1 - b1 ** t);
   const bc2Sqrt = Math.sqrt(1 - b2 ** t);
   const sign = maximize ? -1 : 1;
   const l2 = decoupled ? 0 : wd;
   const shrink = decoupled ? 1 - lr * wd : 1;
+  const kernel = nd.getBackend().adamUpdate;
+  const fused = kernel?.(w, grad, m, v, vmax ?? null, { b1, b2, l2, shrink, sign, stepSize, bc2Sqrt, eps }) === true;
+  if (!fused) adamLoop(w, access.gradValues(), m, v, vmax, { b1, b2, l2, shrink, sign, stepSize, bc2Sqrt, eps });
+  s.step = t;
+}
+
+/** The plain update, element by element in float64 (the reference for the fused kernels). */
+function adamLoop(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, vmax: FloatArray | undefined, k: nd.AdamStepConstants): void {
+  const { b1, b2, l2, shrink, sign, stepSize, bc2Sqrt, eps } = k;
   const n = w.length;
   for (let i = 0; i < n; i++) {
     let wi = w[i]!;
@@ -76,7 +95,7 @@ export class Adam extends Optimizer<AdamOptions> {
     validateAdam('Adam', g);
   }
   protected override update(p: Tensor, group: ParamGroup<AdamOptions>): void {
-    adamUpdate('Adam', p, group, false, (names) => this.stateFor(p, names));
+    adamUpdate('Adam', p, group, false, { stateFor: (names) => this.stateFor(p, names), gradValues: () => this.gradValues(p, 'Adam') });
   }
 }
 
@@ -93,6 +112,6 @@ export class AdamW extends Optimizer<AdamOptions> {
     validateAdam('AdamW', g);
   }
   protected override update(p: Tensor, group: ParamGroup<AdamOptions>): void {
-    adamUpdate('AdamW', p, group, true, (names) => this.stateFor(p, names));
+    adamUpdate('AdamW', p, group, true, { stateFor: (names) => this.stateFor(p, names), gradValues: () => this.gradValues(p, 'AdamW') });
   }
 }

@@ -37,19 +37,28 @@ export function paramArray(p: Tensor, op: string): FloatArray {
   return a.data as FloatArray;
 }
 
-/** Dense gradient values of `p` (a view when already dense, else a copy). */
-export function gradArray(p: Tensor, op: string): FloatArray {
+/** The gradient of `p`, checked to have the parameter's shape (any strides). */
+export function gradOf(p: Tensor, op: string): nd.NDArray {
   const g = p.grad!.data;
   if (!nd.shapesEqual(g.shape, p.shape)) throw new Error(`${op}: gradient of shape [${g.shape.join(', ')}] for a parameter of shape [${p.shape.join(', ')}]`);
-  return denseValues(g);
+  return g;
+}
+
+/**
+ * Dense gradient values of `p`: a view when already dense, else a copy, written into
+ * `into` when that is given and fits (so a training loop need not allocate one per step).
+ */
+export function gradArray(p: Tensor, op: string, into?: FloatArray): FloatArray {
+  return denseValues(gradOf(p, op), into);
 }
 
 /**
  * The elements of a float array in row-major order: the storage itself (or a
- * subarray) when dense, else a copy made with plain nested loops. Weight gradients
- * of `x W^T` arrive as transposed views, so this copy is on the training hot path.
+ * subarray) when dense, else a copy made with plain nested loops, into `into` when it
+ * has the right size and type. Weight gradients of `x W^T` arrive as transposed views,
+ * so this copy is on the training hot path.
  */
-export function denseValues(a: nd.NDArray): FloatArray {
+export function denseValues(a: nd.NDArray, into?: FloatArray): FloatArray {
   const src = a.data as FloatArray;
   if (a.isContiguous()) return a.offset === 0 && src.length === a.size ? src : (src.subarray(a.offset, a.offset + a.size) as FloatArray);
   if (a.ndim > 4) return a.contiguous().data as FloatArray;
@@ -61,7 +70,9 @@ export function denseValues(a: nd.NDArray): FloatArray {
     sh[pad + i] = a.shape[i]!;
     st[pad + i] = a.strides[i]!;
   }
-  const out = a.dtype === 'float64' ? new Float64Array(a.size) : new Float32Array(a.size);
+  const f64 = a.dtype === 'float64';
+  const fits = into !== undefined && into.length === a.size && into instanceof Float64Array === f64;
+  const out = fits ? into : f64 ? new Float64Array(a.size) : new Float32Array(a.size);
   const [n0, n1, n2, n3] = sh as [number, number, number, number];
   const [s0, s1, s2, s3] = st as [number, number, number, number];
   let k = 0;
@@ -117,6 +128,24 @@ export abstract class Optimizer<H extends { lr: number }> {
       if (!s.buffers[name]) s.buffers[name] = p.dtype === 'float64' ? new Float64Array(p.size) : new Float32Array(p.size);
     }
     return s;
+  }
+
+  /** Per parameter, a buffer that `gradValues` copies strided gradients into, kept across steps. */
+  private readonly gradScratch = new WeakMap<Tensor, FloatArray>();
+
+  /**
+   * Dense gradient values of `p` for `update`: the gradient's own storage when dense,
+   * else a copy in a buffer reused at every step (valid until the next call for `p`).
+   */
+  protected gradValues(p: Tensor, op: string): FloatArray {
+    const g = gradOf(p, op);
+    if (g.isContiguous()) return denseValues(g);
+    let buf = this.gradScratch.get(p);
+    if (!buf || buf.length !== g.size || buf instanceof Float64Array !== (g.dtype === 'float64')) {
+      buf = g.dtype === 'float64' ? new Float64Array(g.size) : new Float32Array(g.size);
+      this.gradScratch.set(p, buf);
+    }
+    return denseValues(g, buf);
   }
 
   /** One optimization step over every parameter whose `.grad` is set. */

@@ -8,7 +8,7 @@
  *   p = p - lr * g
  */
 import type { Tensor } from '@tsgrad/autograd';
-import { gradArray, Optimizer, paramArray, type GroupSpec, type ParamGroup, type ParamState } from './optimizer.ts';
+import { Optimizer, paramArray, type GroupSpec, type ParamGroup, type ParamState } from './optimizer.ts';
 
 export interface SGDOptions {
   lr: number;
@@ -40,7 +40,7 @@ export class SGD extends Optimizer<SGDOptions> {
   protected override update(p: Tensor, group: ParamGroup<SGDOptions>, s: ParamState): void {
     const { lr, momentum, dampening, nesterov, weightDecay: wd, maximize } = group;
     const w = paramArray(p, 'SGD');
-    const g = gradArray(p, 'SGD');
+    const g = this.gradValues(p, 'SGD');
     const n = w.length;
     const sign = maximize ? -1 : 1;
     if (momentum === 0) {

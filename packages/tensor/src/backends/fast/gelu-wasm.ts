@@ -32,7 +32,7 @@ function geluModule(): VectorModule<GeluFns> | undefined {
  * Copies elements [from, from + count) (row-major order) of operand `k` of `rows` from
  * `data` into `mem` at `at`.
  */
-function gather(rows: StridedRows, k: number, data: TypedArray, from: number, count: number, mem: Float32Array, at: number): void {
+export function gather(rows: StridedRows, k: number, data: TypedArray, from: number, count: number, mem: Float32Array, at: number): void {
   const length = rows.length;
   const step = rows.step[k]!;
   const starts = rows.start[k]!;

@@ -22,6 +22,7 @@
  * - conv.ts: conv2d and its two gradients, one sample's columns at a time;
  * - attention.ts: the fused scaled dot-product attention, forward and backward, float32
  *   on attention-wasm.ts (with the SIMD kernels of wasm/attention.ts).
+ * - adam-wasm.ts: the float32 Adam / AdamW step (wasm SIMD), for nn's optimizers.
  */
 import type { Backend } from '../../backend.ts';
 import { assign, binary, cast, geluBackward, unary, where } from './elementwise.ts';
@@ -33,6 +34,7 @@ import { softmax } from './softmax.ts';
 import { col2im, im2col } from './window.ts';
 import { conv2d, conv2dInputGrad, conv2dWeightGrad } from './conv.ts';
 import { attention, attentionBackward } from './attention.ts';
+import { adamUpdateF32 } from './adam-wasm.ts';
 
 export const fastBackend: Backend = {
   name: 'fast',
@@ -59,4 +61,5 @@ export const fastBackend: Backend = {
   conv2dWeightGrad,
   attention,
   attentionBackward,
+  adamUpdate: adamUpdateF32,
 };

@@ -274,11 +274,29 @@ function shareBatch(slot: 'a' | 'b', x: StridedBatch, count: number, rows: numbe
   const buf = sharedBuffer(slot, size * (f32 ? 4 : 8));
   const out = f32 ? new Float32Array(buf, 0, size) : new Float64Array(buf, 0, size);
   const src = x.data;
-  let o = 0;
-  for (let bi = 0; bi < count; bi++) {
-    for (let i = 0; i < rows; i++) {
-      let q = x.offset + bi * x.batchStride + i * x.rowStride;
-      for (let j = 0; j < cols; j++, q += x.colStride) out[o++] = src[q]!;
+  const block = rows * cols;
+  // a typed array (always, from the fast backend) can be copied with TypedArray.set
+  const typed = ArrayBuffer.isView(src) ? (src as Float32Array | Float64Array) : null;
+  if (typed && x.colStride === 1 && (x.rowStride === cols || rows === 1) && (count === 1 || x.batchStride === block)) {
+    // one dense block (the usual operand): a single memcpy
+    out.set(typed.subarray(x.offset, x.offset + size));
+  } else if (typed && (x.colStride === 1 || cols === 1)) {
+    // dense rows: copied a row at a time
+    const step = cols === 1 ? x.rowStride : 1;
+    for (let bi = 0, o = 0; bi < count; bi++) {
+      for (let i = 0; i < rows; i++, o += cols) {
+        const q = x.offset + bi * x.batchStride + i * x.rowStride;
+        if (step === 1) out.set(typed.subarray(q, q + cols), o);
+        else out[o] = typed[q]!;
+      }
+    }
+  } else {
+    let o = 0;
+    for (let bi = 0; bi < count; bi++) {
+      for (let i = 0; i < rows; i++) {
+        let q = x.offset + bi * x.batchStride + i * x.rowStride;
+        for (let j = 0; j < cols; j++, q += x.colStride) out[o++] = src[q]!;
+      }
     }
   }
   return { data: out, offset: 0, batchStride: count === 1 ? 0 : rows * cols, rowStride: cols, colStride: 1 };

@@ -151,6 +151,12 @@ export class Code {
   f32x4Pmax(): this { return this.simd(0xeb); }
   f64x2Add(): this { return this.simd(0xf0); }
   f64x2Sub(): this { return this.simd(0xf1); }
+  // ---- what the Adam kernel (adam.ts) adds
+  f64x2Sqrt(): this { return this.simd(0xef); }
+  f64x2Mul(): this { return this.simd(0xf2); }
+  f64x2Div(): this { return this.simd(0xf3); }
+  /** IEEE-style maximum: NaN if either lane is NaN, and max(-0, +0) = +0 (as Math.max). */
+  f64x2Max(): this { return this.simd(0xf5); }
   i32x4TruncSatF32x4S(): this { return this.simd(0xf8); }
 }
 

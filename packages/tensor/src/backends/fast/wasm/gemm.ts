@@ -165,6 +165,14 @@ export function packB8f32(b: Strided, p0: number, kc: number, j0: number, nc: nu
         out[o + 6] = data[q + 6]!;
         out[o + 7] = data[q + 7]!;
       }
+    } else if (cols === 8 && rowStride === 1) {
+      // B transposed (the weight of `x W^T`): walk each column down, contiguous in memory,
+      // rather than across the 8 columns, which would touch 8 cache lines per step
+      for (let c = 0; c < 8; c++) {
+        const src = q + c * colStride;
+        for (let p = 0, d = o + c; p < kc; p++, d += 8) out[d] = data[src + p]!;
+      }
+      o += 8 * kc;
     } else {
       for (let p = 0; p < kc; p++, o += 8, q += rowStride) {
         for (let c = 0; c < 8; c++) out[o + c] = c < cols ? data[q + c * colStride]! : 0;
@@ -190,7 +198,7 @@ interface WasmGemm {
 export function wasmMatmulStrided(w: WasmGemm, a: Strided, b: Strided, c: { data: Float32Array; offset: number; rowStride: number }, m: number, k: number, n: number): void {
   const cd = c.data;
   const ldc = c.rowStride;
-  for (let i = 0; i < m; i++) cd.fill(0, c.offset + i * ldc, c.offset + i * ldc + n);
+  if (k === 0) for (let i = 0; i < m; i++) cd.fill(0, c.offset + i * ldc, c.offset + i * ldc + n);
   if (k === 0 || n === 0 || m === 0) return;
   const mem = w.mem;
   const gemm = w.gemm;
@@ -206,11 +214,14 @@ export function wasmMatmulStrided(w: WasmGemm, a: Strided, b: Strided, c: { data
         const mc = Math.min(WMC, m - i0);
         packA4f32(a, i0, mc, p0, kc, mem, A_OFF >> 2);
         gemm(kc, Math.ceil(mc / WMR), nTiles, A_OFF, B_OFF, C_OFF, ncPad * 4);
-        // add this panel's mc x nc block into C (the padding rows and columns are dropped)
+        // the first panel's mc x nc block is copied into C, later ones are added (the
+        // padding rows and columns are dropped); copying equals adding to zero bit for bit,
+        // since the kernel's sums start from +0 and so are never -0
         for (let i = 0; i < mc; i++) {
           let q = c.offset + (i0 + i) * ldc + j0;
           let s = cBase + i * ncPad;
-          for (let j = 0; j < nc; j++, q++, s++) cd[q]! += mem[s]!;
+          if (p0 === 0) cd.set(mem.subarray(s, s + nc), q);
+          else for (let j = 0; j < nc; j++, q++, s++) cd[q]! += mem[s]!;
         }
       }
     }
