@@ -41,6 +41,8 @@ export interface TorchCaseResult {
 
 export interface TorchResults {
   torch: string;
+  /** The BLAS library files torch loaded (reference BLAS makes every PyTorch number several times slower). */
+  blas: string;
   cases: Record<string, TorchCaseResult>;
   /** Three training losses per training case, from the shared initial weights. */
   losses: Record<string, number[]>;

@@ -110,6 +110,18 @@ def train_step(model, opt, x, y):
     return step
 
 
+def blas_library():
+    """The BLAS this torch loaded (Debian links libblas.so.3, which is the netlib reference
+    implementation unless OpenBLAS or another optimised one is installed): the speed of every
+    PyTorch number below depends on it, so the bench prints it."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+        return ", ".join(sorted(paths)) or "none found"
+    except OSError:
+        return "unknown (no /proc/self/maps)"
+
+
 def main():
     manifest_path = sys.argv[1]
     manifest_dir = manifest_path.rsplit("/", 1)[0]
@@ -119,7 +131,8 @@ def main():
     t["mlp.sizes"] = manifest["mlp"]["sizes"]
     quick = manifest["quick"]
     threads = manifest["threads"]
-    out = {"torch": torch.__version__, "cases": {}, "losses": {}}
+    out = {"torch": torch.__version__, "blas": blas_library(), "cases": {}, "losses": {}}
+    print(f"  PyTorch's BLAS: {out['blas']}", file=sys.stderr, flush=True)
 
     def budget(ms, min_runs, warmup):
         return (1 if quick else warmup, 2 if quick else min_runs, min(ms, 300) if quick else ms)
