@@ -43,11 +43,14 @@ export const PARALLEL_MIN_FLOPS = 4e6;
 /**
  * The same threshold when the float32 wasm kernel runs (about 8x faster per thread than
  * the JS one): copying A and B into shared memory then costs as much as the second
- * thread saves until a product takes ~10 ms. Measured on 2 cores: the 784-512-512-10
- * MLP step (products of about 1e8 flops) took 46 ms pooled and 34 ms on one thread,
- * while a 512 x 512 product (2.7e8) gained 1.1x and 1024 (2.1e9) 1.3x from the pool.
+ * thread saves until a product takes well over 10 ms. Measured on the idle 2-core machine
+ * (2026-12-03, blocks of 15 products alternating pooled / one thread, medians of 6 blocks,
+ * sandbox-style script as in bench/pool-threshold.ts): one-thread / pooled time 0.77 at
+ * 384^3 (1.1e8 flops), 0.83-1.22 at 512^3 (2.7e8; the bench's matmul 512 row measured
+ * 0.90x the same day), 0.99 at 640^3 (5.2e8), 1.29 at 768^3 (9.1e8), 1.16 at 1024^3. So
+ * products below 6e8 flops stay on one thread, where the pool is at best even.
  */
-export const PARALLEL_MIN_FLOPS_WASM = 2.5e8;
+export const PARALLEL_MIN_FLOPS_WASM = 6e8;
 
 interface Pool {
   host: PoolHost;
