@@ -155,7 +155,7 @@ export function finetune(task: Task, method: Method, seed: number, cfg: Finetune
   const trainLoss: number[] = [];
   let gradNormAtStep0 = NaN;
   let trainMs = 0;
-  const progress = new Progress(cfg.steps, { label: `${task.name} ${method.name} lr ${lr} seed ${seed}` });
+  const progress = new Progress(cfg.steps, { label: `${task.name} ${method.name} lr ${Number(lr.toPrecision(6))} seed ${seed}` });
   model.train();
   for (let step = 0; step < cfg.steps; step++) {
     const s0 = performance.now();
