@@ -22,7 +22,7 @@
  * leaves alone.
  */
 import { Code, emitModule, I32, V128 } from './emit.ts';
-import { emitExp, forVectors, storeExpConstants } from './expf.ts';
+import { expInPlaceKernel } from './expf.ts';
 
 export { CONST_BYTES } from './expf.ts';
 
@@ -97,21 +97,6 @@ function axpy(cols: boolean): Code {
   return c;
 }
 
-/** exp(ptr, vectors): exp of `vectors` f32x4 at ptr, in place (arguments <= 0; below exp's range gives 0). */
-function expInPlace(): Code {
-  const c = new Code();
-  // params ptr = 0, vectors = 1; locals q = 2, end = 3, v = 4, then exp's scratch
-  storeExpConstants(c);
-  c.get(0).get(1).i32Const(4).i32Shl().i32Add().set(3);
-  forVectors(c, 2, 3, () => c.get(0), () => {
-    c.get(2).v128Load().set(4);
-    c.get(2);
-    emitExp(c, 4, { t: 5, n: 6, r: 7 }, 'zeroBelow');
-    c.v128Store();
-  });
-  return c;
-}
-
 /** The module: dot4, axpyRows, axpyCols and exp over one memory of `pages` 64 KiB pages. */
 export function buildAttentionModule(pages: number): Uint8Array {
   const params = [I32, I32, I32, I32, I32, I32, I32];
@@ -119,6 +104,6 @@ export function buildAttentionModule(pages: number): Uint8Array {
     { name: 'dot4', params, results: [], locals: LOCALS, code: dot4() },
     { name: 'axpyRows', params, results: [], locals: LOCALS, code: axpy(false) },
     { name: 'axpyCols', params, results: [], locals: LOCALS, code: axpy(true) },
-    { name: 'exp', params: [I32, I32], results: [], locals: [I32, I32, V128, V128, V128, V128], code: expInPlace() },
+    { name: 'exp', params: [I32, I32], results: [], locals: [I32, I32, V128, V128, V128, V128], code: expInPlaceKernel() },
   ]);
 }

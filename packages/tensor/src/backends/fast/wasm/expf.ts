@@ -1,6 +1,7 @@
 /**
- * Code generators shared by the vector kernels (softmax.ts, gelu.ts): a float32 exp over
- * four lanes, and the two loop shapes every kernel uses.
+ * Code generators shared by the vector kernels (softmax.ts, gelu.ts, attention.ts): a float32
+ * exp over four lanes, the in-place exp kernel built from it, and the two loop shapes every
+ * kernel uses.
  *
  * exp(x) is computed the classic way (Cody & Waite 1980 argument reduction, then a
  * polynomial on the reduced argument):
@@ -20,7 +21,7 @@
  * exact to within 2^-126 (the true value is a subnormal); `clamp` (a sigmoid, whose
  * arguments have either sign) clamps x to [EXP_LO, EXP_HI] first.
  */
-import type { Code } from './emit.ts';
+import { Code } from './emit.ts';
 
 /** ln(2^-126) as a float32: about the smallest argument whose exp is a normal float32. */
 export const EXP_LO = Math.fround(-87.33654);
@@ -125,4 +126,22 @@ export function forCount(c: Code, r: number, count: number, body: () => void): v
   c.br(0);
   c.end();
   c.end();
+}
+
+/**
+ * The body of a kernel `exp(ptr, vectors)`: exp of `vectors` f32x4 at ptr, in place, for
+ * arguments <= 0 (below exp's range gives 0). Its locals: ptr = 0 and vectors = 1 (params),
+ * then q = 2, end = 3 (i32), v = 4 and exp's scratch 5-7 (v128).
+ */
+export function expInPlaceKernel(): Code {
+  const c = new Code();
+  storeExpConstants(c);
+  c.get(0).get(1).i32Const(4).i32Shl().i32Add().set(3);
+  forVectors(c, 2, 3, () => c.get(0), () => {
+    c.get(2).v128Load().set(4);
+    c.get(2);
+    emitExp(c, 4, { t: 5, n: 6, r: 7 }, 'zeroBelow');
+    c.v128Store();
+  });
+  return c;
 }

@@ -18,7 +18,7 @@
  *   exp(ptr, vectors): exp in place (zero below 2^-126), for the accuracy test.
  */
 import { Code, emitModule, F32, F64, I32, V128 } from './emit.ts';
-import { CONST_BYTES, emitExp, forCount, forVectors, storeExpConstants } from './expf.ts';
+import { CONST_BYTES, emitExp, expInPlaceKernel, forCount, forVectors, storeExpConstants } from './expf.ts';
 
 /** Bytes of statistics per row (m and s, float64 each). */
 export const STAT_BYTES = 16;
@@ -151,21 +151,6 @@ function subKernel(): Code {
   return c;
 }
 
-/** The body of exp(ptr, vectors): in place. */
-function expKernel(): Code {
-  const c = new Code();
-  // params ptr = 0, vectors = 1; locals q = 2, end = 3, v = 4, then exp's scratch
-  storeExpConstants(c);
-  c.get(0).get(1).i32Const(4).i32Shl().i32Add().set(3);
-  forVectors(c, 2, 3, () => c.get(0), () => {
-    c.get(2).v128Load().set(4);
-    c.get(2);
-    emitExp(c, 4, { t: 5, n: 6, r: 7 }, 'zeroBelow');
-    c.v128Store();
-  });
-  return c;
-}
-
 /** The module's bytes, with `pages` 64 KiB pages of memory to start with. */
 export function buildSoftmaxModule(pages: number): Uint8Array {
   const row = [I32, I32, I32, I32];
@@ -173,6 +158,6 @@ export function buildSoftmaxModule(pages: number): Uint8Array {
     { name: 'softmaxRows', params: row, results: [], locals: ROW_LOCALS, code: rowKernel(true) },
     { name: 'sumExpRows', params: row, results: [], locals: ROW_LOCALS, code: rowKernel(false) },
     { name: 'subRows', params: row, results: [], locals: ROW_LOCALS, code: subKernel() },
-    { name: 'exp', params: [I32, I32], results: [], locals: [I32, I32, V128, V128, V128, V128], code: expKernel() },
+    { name: 'exp', params: [I32, I32], results: [], locals: [I32, I32, V128, V128, V128, V128], code: expInPlaceKernel() },
   ]);
 }
