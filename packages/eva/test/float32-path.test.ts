@@ -10,22 +10,11 @@ import { Tensor } from '@tsgrad/autograd';
 import { MLP } from '@tsgrad/nn';
 import { NDArray, Rng, svd } from '@tsgrad/tensor';
 import { computeEva, IncrementalPCA, type EvaBatch } from '../src/index.ts';
+import { lowRankRows } from './helpers.ts';
 
 /** n x d float32 rows: mean + Z W + noise, W with well-separated scales 4 * 0.6^i. */
 function spikedRows(rng: Rng, n: number, d: number, rank: number, noise: number): Float32Array {
-  const w = new Float64Array(rank * d);
-  for (let i = 0; i < rank; i++) for (let j = 0; j < d; j++) w[i * d + j] = rng.normal() * 4 * Math.pow(0.6, i);
-  const mu = Array.from({ length: d }, () => rng.normal());
-  const x = new Float32Array(n * d);
-  for (let r = 0; r < n; r++) {
-    const z = Array.from({ length: rank }, () => rng.normal());
-    for (let j = 0; j < d; j++) {
-      let v = mu[j]!;
-      for (let i = 0; i < rank; i++) v += z[i]! * w[i * d + j]!;
-      x[r * d + j] = v + noise * rng.normal();
-    }
-  }
-  return x;
+  return lowRankRows(rng, new Float32Array(n * d), d, rank, { noise, scale: (i) => 4 * Math.pow(0.6, i) });
 }
 
 function fit(dtype: 'float32' | 'float64', x: Float32Array, d: number, batch: number, k: number): IncrementalPCA {

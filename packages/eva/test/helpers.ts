@@ -37,3 +37,30 @@ export function maxAbs(a: Tensor | nd.NDArray): number {
   for (const v of x) m = Math.max(m, Math.abs(v));
   return m;
 }
+
+/**
+ * n x d rows: mean + Z W + noise * E, with Z ~ N(0, 1) of width `rank` and row i of W scaled by
+ * `scale(i)` (well-separated, decaying scales give a clear spectrum), the mean's entries by
+ * `meanScale`. Draws W, then the mean, then per row Z and the noise, in that order.
+ */
+export function lowRankRows<T extends Float32Array | Float64Array>(
+  rng: nd.Rng,
+  out: T,
+  d: number,
+  rank: number,
+  opts: { noise?: number; scale: (i: number) => number; meanScale?: number },
+): T {
+  const n = out.length / d;
+  const w = new Float64Array(rank * d);
+  for (let i = 0; i < rank; i++) for (let j = 0; j < d; j++) w[i * d + j] = rng.normal() * opts.scale(i);
+  const mu = Array.from({ length: d }, () => rng.normal() * (opts.meanScale ?? 1));
+  for (let r = 0; r < n; r++) {
+    const z = Array.from({ length: rank }, () => rng.normal());
+    for (let j = 0; j < d; j++) {
+      let v = mu[j]!;
+      for (let i = 0; i < rank; i++) v += z[i]! * w[i * d + j]!;
+      out[r * d + j] = v + (opts.noise ?? 0) * rng.normal();
+    }
+  }
+  return out;
+}

@@ -3,22 +3,11 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { NDArray, Rng, svd } from '@tsgrad/tensor';
 import { IncrementalPCA } from '../src/incremental-pca.ts';
+import { lowRankRows } from './helpers.ts';
 
-/** n x d rows: mean + Z W + noise * E, with Z ~ N(0, 1) of width `rank`, W with decaying scales. */
+/** n x d rows: mean + Z W + noise * E, with Z ~ N(0, 1) of width `rank`, W with decaying scales 3 / (i + 1). */
 function lowRankData(rng: Rng, n: number, d: number, rank: number, noise = 0): Float64Array {
-  const w = new Float64Array(rank * d);
-  for (let i = 0; i < rank; i++) for (let j = 0; j < d; j++) w[i * d + j] = rng.normal() * (3 / (i + 1));
-  const mu = Array.from({ length: d }, () => rng.normal() * 2);
-  const x = new Float64Array(n * d);
-  for (let r = 0; r < n; r++) {
-    const z = Array.from({ length: rank }, () => rng.normal());
-    for (let j = 0; j < d; j++) {
-      let v = mu[j]!;
-      for (let i = 0; i < rank; i++) v += z[i]! * w[i * d + j]!;
-      x[r * d + j] = v + noise * rng.normal();
-    }
-  }
-  return x;
+  return lowRankRows(rng, new Float64Array(n * d), d, rank, { noise, scale: (i) => 3 / (i + 1), meanScale: 2 });
 }
 
 /** Exact PCA of all rows: centred SVD; returns V^T rows, S and ratios. */
