@@ -16,11 +16,12 @@
  * not 0. The mask (two f64x2 masks, for the low and high halves) is written by the driver
  * at MASK_PTR.
  *
- *   forward(xPtr, rows, dp, n, eps, stat): per row, in place, y over x; mean and rstd as
- *     float64 at stat + 16 r. Four variants: forward_wb, forward_w, forward_b, forward.
- *   backward(gPtr, xPtr, rows, dp, n, stat): dx over g, adding g xhat to dweight (float64
- *     at DW) and g to dbias (at DB) for the rows of the chunk; mean and rstd read at
- *     stat + 16 r. Variants backward_wb, backward_w, backward_b, backward.
+ *   forward(xPtr, rows, dp, n, eps, stat, w, b): per row, in place, y over x; mean and
+ *     rstd as float64 at stat + 16 r; the weight and bias (float32, dp each) at w and b.
+ *     Four variants: forward_wb, forward_w, forward_b, forward (which ignore what they lack).
+ *   backward(gPtr, xPtr, rows, dp, n, stat, w, dw, db): dx over g, adding g xhat to
+ *     dweight (float64, dp) at dw and g to dbias at db for the rows of the chunk; mean and
+ *     rstd read at stat + 16 r. Variants backward_wb, backward_w, backward_b, backward.
  */
 import { Code, emitModule, F64, I32, V128 } from './emit.ts';
 import { forCount, forVectors } from './expf.ts';
