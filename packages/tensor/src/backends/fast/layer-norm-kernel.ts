@@ -10,14 +10,22 @@
  * Backward, per row, with dxhat = g * weight:
  *   dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)),
  * and over all rows: dweight = sum(g xhat), dbias = sum(g).
+ *
+ * Float32 operands go to the WebAssembly SIMD kernels of layer-norm-wasm.ts when they are
+ * on; the loops here are the fallback (TSGRAD_WASM=0, float64, no WebAssembly SIMD).
  */
 import type { LayerNormGrads, LayerNormResult } from '../../backend.ts';
 import { allocate, type DType } from '../../dtype.ts';
 import { NDArray } from '../../ndarray.ts';
+import { layerNormBackwardF32, layerNormF32 } from './layer-norm-wasm.ts';
 
 type Floats = Float32Array | Float64Array;
 
 export function layerNorm(x: NDArray, weight: NDArray | null, bias: NDArray | null, eps: number): LayerNormResult {
+  if (x.dtype === 'float32') {
+    const fast = layerNormF32(x, weight, bias, eps);
+    if (fast) return fast;
+  }
   const [rows, n] = x.shape as [number, number];
   const dtype: DType = x.dtype === 'float64' ? 'float64' : 'float32';
   const xd = x.data as Floats;
@@ -55,6 +63,10 @@ export function layerNorm(x: NDArray, weight: NDArray | null, bias: NDArray | nu
 }
 
 export function layerNormBackward(g: NDArray, x: NDArray, weight: NDArray | null, withBias: boolean, mean: NDArray, rstd: NDArray): LayerNormGrads {
+  if (x.dtype === 'float32') {
+    const fast = layerNormBackwardF32(g, x, weight, withBias, mean, rstd);
+    if (fast) return fast;
+  }
   const [rows, n] = x.shape as [number, number];
   const dtype: DType = x.dtype === 'float64' ? 'float64' : 'float32';
   const gd = g.data as Floats;
