@@ -50,7 +50,7 @@ export function instantiate<F>(bytes: Uint8Array): VectorModule<F> | undefined {
 let override: boolean | null = null;
 
 /**
- * Whether the float32 vector kernels (softmax, GELU) run: on unless `TSGRAD_WASM=0` (which
+ * Whether the float32 vector kernels (softmax, GELU, layer norm, attention, Adam) run: on unless `TSGRAD_WASM=0` (which
  * also turns off the wasm matmul) or `setVectorKernels(false)`.
  */
 export function vectorKernelsOn(): boolean {
@@ -60,7 +60,7 @@ export function vectorKernelsOn(): boolean {
 }
 
 /**
- * Turns the wasm float32 vector kernels (softmax, log-softmax, GELU) on or off for this
+ * Turns the wasm float32 vector kernels (softmax, log-softmax, GELU, layer norm, attention, Adam) on or off for this
  * process; `null` goes back to `TSGRAD_WASM`. Off, the same ops run as plain JS loops.
  * @example setVectorKernels(false); // float32 softmax on the JS loop
  */
