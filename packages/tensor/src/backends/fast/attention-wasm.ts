@@ -62,8 +62,11 @@ function copyIn(x: NDArray, start: number, rows: number, cols: number, mem: Floa
   const rs = x.strides[x.ndim - 2]!, cs = x.strides[x.ndim - 1]!;
   for (let r = 0; r < rows; r++) {
     const o = off + r * ld;
-    for (let c = 0, p = start + r * rs; c < cols; c++, p += cs) mem[o + c] = src[p]!;
-    for (let c = cols; c < ld; c++) mem[o + c] = 0;
+    const p0 = start + r * rs;
+    // a row with unit stride (the usual case) is one typed-array copy
+    if (cs === 1) mem.set(src.subarray(p0, p0 + cols), o);
+    else for (let c = 0, p = p0; c < cols; c++, p += cs) mem[o + c] = src[p]!;
+    mem.fill(0, o + cols, o + ld);
   }
 }
 

@@ -22,7 +22,7 @@
  * leaves alone.
  */
 import { Code, emitModule, I32, V128 } from './emit.ts';
-import { expInPlaceKernel } from './expf.ts';
+import { expInPlaceKernel, forCount } from './expf.ts';
 
 export { CONST_BYTES } from './expf.ts';
 
@@ -31,19 +31,6 @@ const A = 0, B = 1, C = 2, M = 3, N = 4, DP4 = 5, DIAG = 6;
 // locals
 const I = 7, J = 8, P = 9, LIM = 10, AP = 11, BP = 12, CP = 13, V = 14;
 const LOCALS = [I32, I32, I32, I32, I32, I32, I32, V128];
-
-/** `for (idx = 0; idx < limit; idx++) body()`, limit a local; no iteration when limit is 0. */
-function forRange(c: Code, idx: number, limit: number, body: () => void): void {
-  c.i32Const(0).set(idx);
-  c.block();
-  c.loop();
-  c.get(idx).get(limit).i32LtU().i32Eqz().brIf(1);
-  body();
-  c.get(idx).i32Const(1).i32Add().set(idx);
-  c.br(0);
-  c.end();
-  c.end();
-}
 
 /** LIM = min(n, i + diag): the columns row i may use. */
 function rowLimit(c: Code): void {
@@ -57,15 +44,15 @@ function vectorRow(c: Code, base: number, row: number, ptr: number): void {
 
 function dot4(): Code {
   const c = new Code();
-  forRange(c, I, M, () => {
+  forCount(c, I, M, () => {
     rowLimit(c);
     // CP = c + i * n * 16
     c.get(C).get(I).get(N).i32Mul().i32Const(4).i32Shl().i32Add().set(CP);
-    forRange(c, J, LIM, () => {
+    forCount(c, J, LIM, () => {
       vectorRow(c, A, I, AP);
       vectorRow(c, B, J, BP);
       c.f32Const0().f32x4Splat().set(V);
-      forRange(c, P, DP4, () => {
+      forCount(c, P, DP4, () => {
         c.get(V).get(AP).v128Load(0).get(BP).v128Load(0).f32x4Mul().f32x4Add().set(V);
         c.get(AP).i32Const(16).i32Add().set(AP);
         c.get(BP).i32Const(16).i32Add().set(BP);
@@ -80,14 +67,14 @@ function dot4(): Code {
 /** axpyRows (`cols` false: b row j, c row i) or axpyCols (`cols` true: b row i, c row j). */
 function axpy(cols: boolean): Code {
   const c = new Code();
-  forRange(c, I, M, () => {
+  forCount(c, I, M, () => {
     rowLimit(c);
-    forRange(c, J, LIM, () => {
+    forCount(c, J, LIM, () => {
       // V = a[i][j] in all four lanes, at a + (i * n + j) * 4
       c.get(A).get(I).get(N).i32Mul().get(J).i32Add().i32Const(2).i32Shl().i32Add().v128Load32Splat(0).set(V);
       vectorRow(c, B, cols ? I : J, BP);
       vectorRow(c, C, cols ? J : I, CP);
-      forRange(c, P, DP4, () => {
+      forCount(c, P, DP4, () => {
         c.get(CP).get(CP).v128Load(0).get(V).get(BP).v128Load(0).f32x4Mul().f32x4Add().v128Store(0);
         c.get(BP).i32Const(16).i32Add().set(BP);
         c.get(CP).i32Const(16).i32Add().set(CP);
