@@ -13,9 +13,10 @@
 import { add, matmul, Rng, zeros, type NDArray } from '@tsgrad/tensor';
 import { blockRows } from './axis-blocks.ts';
 import { linearSumAssignment, type Duals } from './lap.ts';
+import { permutedDot } from './permuted-dot.ts';
 import { checkCount, firstNonFinite } from './options.ts';
 import { checkIsPermutation, clonePermutation, getPermutedParam, identityPermutation } from './permute.ts';
-import { permSizes, type Permutation, type PermutationSpec, type StateDict } from './spec.ts';
+import { axisEntry, permSizes, type Permutation, type PermutationSpec, type StateDict } from './spec.ts';
 
 export interface WeightMatchingOptions {
   /** Maximum number of sweeps over all permutations (git-re-basin: 100); an integer >= 1. */
@@ -75,15 +76,30 @@ function checkFiniteParams(spec: PermutationSpec, paramsA: StateDict, paramsB: S
   }
 }
 
-/** sum over the spec's parameters of <A_k, pi(B)_k>, in float64. */
+/** sum over the spec's parameters of <A_k, pi(B)_k>, in float64 (no permuted copies). */
 function objectiveOf(spec: PermutationSpec, perm: Permutation, a: StateDict, b: StateDict): number {
   let s = 0;
-  for (const key of Object.keys(spec.axesToPerm)) {
-    const wa = a[key]!.toFloat64Array();
-    const wb = getPermutedParam(spec, perm, key, b).toFloat64Array();
-    for (let i = 0; i < wa.length; i++) s += wa[i]! * wb[i]!;
-  }
+  for (const [key, axes] of Object.entries(spec.axesToPerm)) s = permutedDot(axes, perm, a[key]!, b[key]!, s);
   return s;
+}
+
+/**
+ * For each permutation id, the ids its cost matrix is built from: those acting on the other axes
+ * of every weight it touches (itself included when it also acts on another axis of one weight).
+ */
+function costDependencies(spec: PermutationSpec): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [id, touched] of Object.entries(spec.permToAxes)) {
+    const set = new Set<string>();
+    for (const { key, axis } of touched) {
+      spec.axesToPerm[key]!.forEach((entry, other) => {
+        const e = axisEntry(entry);
+        if (e !== null && other !== axis) set.add(e.id);
+      });
+    }
+    out[id] = [...set].sort();
+  }
+  return out;
 }
 
 /**
@@ -150,6 +166,13 @@ export function weightMatching(
   }
 
   const rng = new Rng(opts.seed ?? 0);
+  const deps = costDependencies(spec);
+  // version[id] counts the changes of perm[id]; usedVersions[id] holds the versions of deps[id]
+  // that id's last cost matrix was built from. A cost matrix depends only on A, B and those
+  // permutations, so when none of them changed the LAP would see the same matrix and again find
+  // no gain: the visit is skipped. That makes the confirming last sweep cost only what changed.
+  const version: Record<string, number> = Object.fromEntries(ids.map((id) => [id, 0]));
+  const usedVersions: Record<string, number[] | undefined> = {};
   let current = objectiveOf(spec, perm, paramsA, paramsB);
   const objective = [current];
   let sweeps = 0;
@@ -161,6 +184,10 @@ export function weightMatching(
     for (const o of order) {
       const id = ids[o]!;
       const n = sizes[id]!;
+      const used = deps[id]!.map((d) => version[d]!);
+      const last = usedVersions[id];
+      if (last !== undefined && used.every((v, i) => v === last[i])) continue;
+      usedVersions[id] = used;
       let costMatrix = zeros([n, n], costDtype);
       for (const { key, axis, group } of spec.permToAxes[id]!) {
         const bRows = blockRows(getPermutedParam(spec, perm, key, paramsB, axis), axis, group, costDtype);
@@ -178,6 +205,7 @@ export function weightMatching(
       const newL = res.total;
       if (newL > oldL + tol * Math.max(1, Math.abs(oldL))) {
         perm[id] = Int32Array.from(res.colInd);
+        version[id]!++;
         current += newL - oldL;
         progress = true;
       }
