@@ -1,11 +1,12 @@
 /**
- * `pnpm repro <name> [--preset quick|standard|full] [--out DIR] [--seeds N] [--resume]`
+ * `pnpm repro <name> [--preset quick|standard|full] [--out DIR] [--seeds N] [--resume] [--jobs N]`
  *
  * Runs one registered reproduction (see experiments.ts), or every one with `all`, each
  * writing metrics.json, SVG plots and report.md into its output folder
  * (default results/<name> at the repository root, which git ignores; with `all` and --out, DIR/<name>).
  */
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXPERIMENTS } from './experiments.ts';
@@ -49,8 +50,9 @@ const program = new Command()
   .option('--out <dir>', 'output folder (default results/<name>)')
   .option('--seeds <n>', "number of seeds (default: the preset's)", positiveInt)
   .option('--resume', 'continue an interrupted run from the phases already stored in the output folder')
+  .option('--jobs <n>', 'child processes for independent phases (wm: trained models, MLP pairs); same results for any n (default: CPU cores, at most 4)', positiveInt)
   .addHelpText('after', `\nExperiments:\n${names.map((n) => `  ${n.padEnd(10)} ${EXPERIMENTS[n]!.description}`).join('\n')}`)
-  .action(async (name: string, o: { preset: Preset; out?: string; seeds?: number; resume?: boolean }) => {
+  .action(async (name: string, o: { preset: Preset; out?: string; seeds?: number; resume?: boolean; jobs?: number }) => {
     const which = name === 'all' ? names : [name];
     if (name !== 'all' && !Object.hasOwn(EXPERIMENTS, name)) {
       program.error(`unknown experiment '${name}'; choose one of: ${[...names, 'all'].join(', ')}`);
@@ -65,7 +67,7 @@ const program = new Command()
     for (const n of which) {
       const outDir =
         o.out === undefined ? join(root, 'results', n) : name === 'all' ? resolve(o.out, n) : resolve(o.out);
-      const report = await runOne(n, { preset: o.preset, outDir, seeds: o.seeds, resume: o.resume });
+      const report = await runOne(n, { preset: o.preset, outDir, seeds: o.seeds, resume: o.resume, jobs: o.jobs ?? Math.min(availableParallelism(), 4) });
       if (report === null) failed.push(n);
       else reports.push(`  ${n.padEnd(6)} ${report}`);
       const tally = report === null ? null : verdictTally(n, outDir);

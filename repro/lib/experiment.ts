@@ -20,6 +20,12 @@ export interface RunOptions {
   seeds?: number;
   /** Continue an interrupted run: reuse the phases already stored in outDir (see phases.ts). */
   resume?: boolean;
+  /**
+   * Independent long phases (trained models, analysed pairs) run in up to this many child
+   * processes at once; 1 (the default) runs everything in this process. Results are the same
+   * bits either way. Only experiments built from such phases use it (wm).
+   */
+  jobs?: number;
 }
 
 /** The module shape of `repro/<name>/main.ts`. */

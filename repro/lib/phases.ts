@@ -8,11 +8,21 @@
  * fingerprint of the preset's settings), so a resumed run never mixes results of
  * different configurations: a stored phase whose fingerprint differs is recomputed.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration } from './progress.ts';
 import { writeJson } from './results.ts';
+
+/**
+ * Node flags that let a child run TypeScript as this process does: this process's own flags
+ * when they load tsx (the `tsx` command passes them), else `--import tsx` (a test runner that
+ * registered tsx from inside, as `uvu -r tsx` does).
+ */
+function tsLoaderFlags(): string[] {
+  return process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
+}
 
 /** A short stable hash of a JSON-able value (the settings a phase depends on). */
 export function fingerprint(value: unknown): string {
@@ -83,17 +93,86 @@ export class PhasePlan {
    * The stored result of phase `key` when resuming (and its settings match), else the
    * result of `compute`, stored before it is returned.
    */
+  /** The stored result of `key` if it exists and was computed with these settings. */
+  private stored<T>(key: string): { result: T } | null {
+    const path = this.path(key);
+    if (!existsSync(path)) return null;
+    const stored = JSON.parse(readFileSync(path, 'utf8')) as { key: string; settings: string; result: T };
+    return stored.key === key && stored.settings === this.settingsHash ? { result: stored.result } : null;
+  }
+
+  /**
+   * Computes independent phases, up to `jobs` at a time, each in a child process that runs
+   * `node <this process's flags> <childArgs(key)>` and stores the phase with the same code as
+   * `run` would (see repro/wm/phase-worker.ts); then returns every result in `keys`' order.
+   * Results are the same bits as computing them here, because every phase is deterministic
+   * given its settings and the stored phases it reads. Resumable phases are not recomputed.
+   * With `jobs` <= 1, or one phase to compute, they run here, one after another.
+   * A child that fails stops the others and rejects, naming the phase and its exit status.
+   */
+  async runParallel<T>(keys: string[], jobs: number, compute: (key: string) => T | Promise<T>, childArgs: (key: string) => string[]): Promise<T[]> {
+    const pending = keys.filter((k) => !(this.opts.resume && this.stored(k) !== null));
+    if (jobs <= 1 || pending.length <= 1) {
+      const out: T[] = [];
+      for (const k of keys) out.push(await this.run(k, () => compute(k)));
+      return out;
+    }
+    const t0 = this.now();
+    const children = new Set<ReturnType<typeof spawn>>();
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (!failed && next < pending.length) {
+        const key = pending[next++]!;
+        const child = spawn(process.execPath, [...tsLoaderFlags(), ...childArgs(key)], { stdio: ['ignore', 'inherit', 'inherit'] });
+        children.add(child);
+        const code = await new Promise<number | string>((resolve) => {
+          child.on('exit', (c, signal) => resolve(c ?? signal ?? 'unknown'));
+          child.on('error', (e) => resolve(e.message));
+        });
+        children.delete(child);
+        if (code !== 0) {
+          if (failed) return; // stopped because another phase failed
+          failed = true;
+          throw new Error(`phase '${key}' failed in its child process (exit ${code})`);
+        }
+        this.done.add(key);
+        this.print(`[phases] ${this.done.size}/${this.weights.size} done (${key}, in a child process)`);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(jobs, pending.length) }, worker));
+    } catch (e) {
+      failed = true;
+      for (const c of children) c.kill();
+      throw e;
+    }
+    this.spentMs += this.now() - t0;
+    for (const k of pending) this.computedWeight += this.weights.get(k) ?? 1;
+    this.print(`[phases] overall ETA ${formatDuration(this.etaSeconds())}`);
+    const out: T[] = [];
+    for (const k of keys) {
+      const got = this.stored<T>(k);
+      if (got === null) throw new Error(`phase '${k}': its child process exited without storing it`);
+      if (!pending.includes(k)) {
+        this.resumed++;
+        this.print(`[phases] ${k}: resumed from ${this.path(k)}`);
+      }
+      this.done.add(k);
+      out.push(got.result);
+    }
+    return out;
+  }
+
   async run<T>(key: string, compute: () => T | Promise<T>): Promise<T> {
     if (!this.weights.has(key)) this.expect(key, 1);
     const path = this.path(key);
-    if (this.opts.resume && existsSync(path)) {
-      const stored = JSON.parse(readFileSync(path, 'utf8')) as { key: string; settings: string; result: T };
-      if (stored.key === key && stored.settings === this.settingsHash) {
-        this.done.add(key);
-        this.resumed++;
-        this.print(`[phases] ${key}: resumed from ${path}`);
-        return stored.result;
-      }
+    const stored = this.opts.resume ? this.stored<T>(key) : null;
+    if (stored !== null) {
+      this.done.add(key);
+      this.resumed++;
+      this.print(`[phases] ${key}: resumed from ${path}`);
+      return stored.result;
     }
     const t0 = this.now();
     const result = await compute();

@@ -11,21 +11,21 @@
  * model and every pair is a phase (models as safetensors under outDir/models), so `--resume`
  * continues an interrupted run.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { loadSafetensors, saveSafetensors } from '@tsgrad/nn';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { StateDict } from '@tsgrad/wm';
 import { presetOf, type RunOptions } from '../lib/experiment.ts';
 import { PhasePlan } from '../lib/phases.ts';
 import { runInfo, writeJson, writeReport } from '../lib/results.ts';
-import { analyseCnnPair, cnnData, trainCnn, type CnnPairResult } from './cnn.ts';
+import { analyseCnnPair, type CnnPairResult } from './cnn.ts';
 import { analyseGptPair, type GptPairResult } from './gpt.ts';
-import { analysePair, mergeGroup, MlpContext, mnistData, type PairResult } from './mlp.ts';
+import { mergeGroup, type PairResult } from './mlp.ts';
+import { WmPhaseEnv, type PhaseJob } from './phase-env.ts';
 import { writeWmPlots } from './plots.ts';
 import { PRESETS } from './presets.ts';
 import { writeWmReport } from './report.ts';
 import { summarise, summariseCnn } from './summary.ts';
-import { charData, trainGpt, trainMlp, type ValPoint } from './train.ts';
+import type { ValPoint } from './train.ts';
 
 export { PRESETS };
 
@@ -33,20 +33,20 @@ function log(msg: string): void {
   console.error(`[wm] ${msg}`);
 }
 
-/** A trained model as a phase: trained once, stored as safetensors, loaded back on --resume. */
-async function modelPhase<T extends object>(plan: PhasePlan, outDir: string, key: string, train: () => { sd: StateDict; info: T }): Promise<{ sd: StateDict; info: T }> {
-  const path = join(outDir, 'models', `${key.replace(/[^A-Za-z0-9._-]+/g, '_')}.safetensors`);
-  let fresh: StateDict | undefined;
-  const info = await plan.run(key, () => {
-    const t = train();
-    mkdirSync(dirname(path), { recursive: true });
-    saveSafetensors(path, t.sd);
-    fresh = t.sd;
-    return t.info;
-  });
-  if (fresh !== undefined) return { sd: fresh, info };
-  if (!existsSync(path)) throw new Error(`wm: phase '${key}' is stored but its weights '${path}' are missing; rerun without --resume`);
-  return { sd: loadSafetensors(path).tensors, info };
+/** The arguments of a child process that computes phase `key` (see phase-worker.ts). */
+function childArgs(job: Omit<PhaseJob, 'key'>): (key: string) => string[] {
+  return (key) => [fileURLToPath(new URL('./phase-worker.ts', import.meta.url)), JSON.stringify({ ...job, key })];
+}
+
+/**
+ * Trained models as phases: trained once (here, or `jobs` at a time in child processes) and
+ * stored as safetensors. Every later phase reads the stored copies, whichever process trained
+ * them, so `--jobs` and `--resume` cannot change a bit (a state dict's key order, which the
+ * loaded copy may not share with the trained model, decides the order of sums over parameters).
+ */
+async function modelPhases<T>(plan: PhasePlan, env: WmPhaseEnv, keys: string[], jobs: number, child: (key: string) => string[]): Promise<{ sd: StateDict; info: T }[]> {
+  const infos = await plan.runParallel(keys, jobs, (k) => env.computePhase(k) as T, child);
+  return keys.map((k, i) => ({ sd: env.loadModel(k), info: infos[i]! }));
 }
 
 export async function run(opts: RunOptions): Promise<string> {
@@ -55,8 +55,11 @@ export async function run(opts: RunOptions): Promise<string> {
   const nModels = 3 * pairs;
   const t0 = performance.now();
   const plan = new PhasePlan({ outDir: opts.outDir, resume: opts.resume ?? false, settings: { ...cfg, pairs } });
-  const data = mnistData(cfg.data);
-  const ctx = new MlpContext(cfg, data);
+  const jobs = opts.jobs ?? 1;
+  const child = childArgs({ preset: opts.preset, outDir: opts.outDir, pairs });
+  const env = new WmPhaseEnv(cfg, pairs, opts.outDir, log);
+  const data = env.data;
+  const ctx = env.ctx;
   const nTrain = data.train.images.shape[0]!;
   const mlpSteps = cfg.mlp.epochs * Math.ceil(nTrain / cfg.mlp.batchSize);
   const steSteps = cfg.ste.epochs * Math.ceil(nTrain / cfg.ste.batchSize);
@@ -66,57 +69,32 @@ export async function run(opts: RunOptions): Promise<string> {
   log(`${data.name}: ${nTrain} train, ${data.test.images.shape[0]} test; MLP ${cfg.mlp.widths.join('-')}, ${pairs} triplets (${nModels} models)`);
 
   // ---------------------------------------------------------------- MLPs
-  const sds: StateDict[] = [];
-  const modelInfo: { seed: number; seconds: number }[] = [];
-  for (let s = 0; s < nModels; s++) {
-    const m = await modelPhase(plan, opts.outDir, `mlp/model/seed${s}`, () => {
-      const t = trainMlp(s, cfg.mlp, data.train.images, data.train.labels, `wm mlp seed ${s}`);
-      return { sd: t.model.stateDict({ clone: true }), info: { seed: s, seconds: t.seconds } };
-    });
-    sds.push(m.sd);
-    modelInfo.push(m.info);
-  }
-  const pairResults: PairResult[] = [];
-  for (let p = 0; p < pairs; p++) {
-    const [a, b, c] = [sds[3 * p]!, sds[3 * p + 1]!, sds[3 * p + 2]!];
-    pairResults.push(await plan.run(`mlp/pair${p}`, () => analysePair(ctx, a, b, c, p, log)));
-  }
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const mlpModels = await modelPhases<{ seed: number; seconds: number }>(plan, env, range(nModels).map((s) => `mlp/model/seed${s}`), jobs, child);
+  const sds = mlpModels.map((m) => m.sd);
+  const modelInfo = mlpModels.map((m) => m.info);
+  const pairResults = await plan.runParallel(range(pairs).map((p) => `mlp/pair${p}`), jobs, (k) => env.computePhase(k) as PairResult, child);
   const merges = [];
   for (const k of cfg.mergeMany.filter((k) => k <= nModels)) {
     merges.push(await plan.run(`mlp/mergemany${k}`, () => mergeGroup(ctx, sds.slice(0, k))));
   }
 
   // ---------------------------------------------------------------- GPTs
-  const text = charData(0);
-  const gptModels: { sd: StateDict; info: { seed: number; seconds: number; curve: ValPoint[]; bestStep: number; stoppedEarly: boolean } }[] = [];
-  for (let s = 0; s < 2 * cfg.gpt.pairs; s++) {
-    gptModels.push(
-      await modelPhase(plan, opts.outDir, `gpt/model/seed${s}`, () => {
-        const t = trainGpt(s, cfg.gpt, text, `wm gpt seed ${s}`);
-        log(`gpt seed ${s}: best val loss ${Math.min(...t.curve.map((c) => c.valLoss)).toFixed(4)} at step ${t.bestStep}${t.stoppedEarly ? ' (early stop)' : ' (max steps)'}`);
-        return { sd: t.model.stateDict({ clone: true }), info: { seed: s, seconds: t.seconds, curve: t.curve, bestStep: t.bestStep, stoppedEarly: t.stoppedEarly } };
-      }),
-    );
-  }
+  const text = env.text;
+  type GptInfo = { seed: number; seconds: number; curve: ValPoint[]; bestStep: number; stoppedEarly: boolean };
+  const gptModels = await modelPhases<GptInfo>(plan, env, range(2 * cfg.gpt.pairs).map((s) => `gpt/model/seed${s}`), jobs, child);
   const gptPairs: GptPairResult[] = [];
   for (let p = 0; p < cfg.gpt.pairs; p++) {
     gptPairs.push(await plan.run(`gpt/pair${p}`, () => analyseGptPair(cfg.gpt, text, gptModels[2 * p]!.sd, gptModels[2 * p + 1]!.sd, p, cfg.lambdas)));
   }
 
   // ---------------------------------------------------------------- CNNs
-  const cd = cnnData(cfg.cnn, data);
+  const cd = env.cnn;
   const cnnRuns: Record<string, { training: { seed: number; seconds: number; finalLoss: number }[]; pairs: CnnPairResult[] }> = {};
   for (const arch of cfg.cnn.archs) {
-    const models: StateDict[] = [];
-    const training: { seed: number; seconds: number; finalLoss: number }[] = [];
-    for (let s = 0; s < 2 * cfg.cnn.pairs; s++) {
-      const m = await modelPhase(plan, opts.outDir, `cnn/${arch}/seed${s}`, () => {
-        const t = trainCnn(arch, s, cfg.cnn, cd, `wm ${arch} seed ${s}`);
-        return { sd: t.sd, info: { seed: s, seconds: t.seconds, finalLoss: t.finalLoss } };
-      });
-      models.push(m.sd);
-      training.push(m.info);
-    }
+    const trained = await modelPhases<{ seed: number; seconds: number; finalLoss: number }>(plan, env, range(2 * cfg.cnn.pairs).map((s) => `cnn/${arch}/seed${s}`), jobs, child);
+    const models = trained.map((m) => m.sd);
+    const training = trained.map((m) => m.info);
     const cnnPairs: CnnPairResult[] = [];
     for (let p = 0; p < cfg.cnn.pairs; p++) {
       cnnPairs.push(await plan.run(`cnn/${arch}/pair${p}`, () => analyseCnnPair(arch, cfg.cnn, cd, models[2 * p]!, models[2 * p + 1]!, p)));
