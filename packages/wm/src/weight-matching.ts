@@ -68,7 +68,9 @@ function checkFiniteParams(spec: PermutationSpec, paramsA: StateDict, paramsB: S
     for (const [side, params] of [['A', paramsA], ['B', paramsB]] as const) {
       const w = params[key];
       if (w === undefined) throw new Error(`weightMatching: '${key}' is missing from ${side}'s state dict`);
-      const bad = firstNonFinite(w.toFloat64Array());
+      // a dense array is scanned in place (STE checks both models at every step)
+      const dense = w.isContiguous() && w.offset === 0 && w.data.length === w.size;
+      const bad = firstNonFinite(dense ? w.data : w.toFloat64Array());
       if (bad) {
         throw new RangeError(`weightMatching: parameter '${key}' of ${side} holds ${bad.value} at flat index ${bad.index} (shape [${w.shape.join(', ')}]); weights must be finite`);
       }
