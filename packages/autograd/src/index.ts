@@ -1,5 +1,5 @@
 export { Tensor, constant } from './tensor.ts';
-export { noGrad, enableGrad, isGradEnabled, setGradEnabled, record, type Node, type BackwardFn } from './graph.ts';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, recordCustom as record, type Node, type BackwardFn } from './graph.ts';
 export { storageVersion } from './version.ts';
 export { sub_, add_, mul_, div_, fill_, zero_, copy_, type InPlaceOperand } from './inplace.ts';
 export { runBackward, type BackwardOptions } from './engine.ts';
