@@ -112,7 +112,9 @@ export class GradientSums {
    * storage handed to two inputs is written by neither.
    */
   addAll(tensors: readonly Tensor[], grads: readonly Tensor[], vouched: boolean): void {
-    const owned = tensors.map((t, i) => this.inPlace && this.claim(grads[i]!.data, vouched ? t : null));
+    const claimed = tensors.map((t, i) => this.inPlace && this.claim(grads[i]!.data, vouched ? t : null));
+    // a later claim of the same storage (the rule returned it twice) revoked the earlier one
+    const owned = claimed.map((c, i) => c && this.writers.get(grads[i]!.data.data.buffer) === tensors[i]);
     tensors.forEach((t, i) => this.sum(t, grads[i]!, owned[i]!));
   }
 
