@@ -11,6 +11,7 @@ export { add, sub, mul, div, pow, maximum, minimum } from './ops/arithmetic.ts';
 export { neg, abs, sign, exp, log, sqrt, tanh, sigmoid, relu, gelu, erf, sin, cos, cast } from './ops/unary.ts';
 export { sum, mean, max, min, variance, logsumexp, softmax, logSoftmax } from './ops/reduce.ts';
 export { matmul } from './ops/matmul.ts';
+export { linear } from './ops/linear.ts';
 export { layerNorm } from './ops/norm.ts';
 export { scaledDotProductAttention } from './ops/attention.ts';
 export { reshape, permute, transpose, expand, unsqueeze, squeeze, slice, narrow, cat, stack, embedSlice } from './ops/shape.ts';
