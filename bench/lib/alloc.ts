@@ -28,8 +28,11 @@ const TYPED = ['Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array', 'Int
 
 type Ctor = new (...args: unknown[]) => { byteLength: number };
 
-/** Runs `fn` with the buffer constructors counting; returns the bytes of new buffers. */
-function countingStorage(fn: () => void): number {
+/**
+ * Runs `fn` with the buffer constructors counting; returns the bytes of new buffers.
+ * `onAlloc`, if given, hears of each new buffer as it is made (its caller's stack is live).
+ */
+function countingStorage(fn: () => void, onAlloc?: (bytes: number) => void): number {
   let bytes = 0;
   const g = globalThis as unknown as Record<string, Ctor>;
   const saved: [string, Ctor][] = [];
@@ -41,7 +44,10 @@ function countingStorage(fn: () => void): number {
     const proxy = new Proxy(original, {
       construct(target, args, newTarget) {
         const made = Reflect.construct(target, args, newTarget === proxy ? target : newTarget) as { byteLength: number };
-        if (counts(args, made)) bytes += made.byteLength;
+        if (counts(args, made)) {
+          bytes += made.byteLength;
+          onAlloc?.(made.byteLength);
+        }
         return made;
       },
     });
@@ -89,4 +95,37 @@ export function allocationPerStep(step: () => unknown, steps: number): Allocatio
   step();
   const storageBytes = countingStorage(run) / steps;
   return { storageBytes, heapBytes };
+}
+
+/**
+ * Typed-array storage one call of `step` allocates, by call site: each new buffer is
+ * charged to its first `frames` stack frames inside tsgrad's packages (file:line, innermost
+ * first). For aiming allocation work, not for timing (capturing stacks is slow).
+ * @example const sites = allocationBySite(gptStep(gptModel(), gptBatch()), 3); // Map site -> { bytes, count }
+ */
+export function allocationBySite(step: () => unknown, frames: number): Map<string, { bytes: number; count: number }> {
+  const sites = new Map<string, { bytes: number; count: number }>();
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 60;
+  try {
+    countingStorage(
+      () => void step(),
+      (bytes) => {
+        const lines = (new Error().stack ?? '').split('\n').slice(1);
+        const ours = lines
+          .map((l) => /packages\/([^)]*?):(\d+):\d+\)?$/.exec(l.trim()))
+          .filter((m): m is RegExpExecArray => m !== null)
+          .map((m) => `${m[1]}:${m[2]}`)
+          .slice(0, frames);
+        const site = ours.join(' < ') || '(outside packages)';
+        const entry = sites.get(site) ?? { bytes: 0, count: 0 };
+        entry.bytes += bytes;
+        entry.count += 1;
+        sites.set(site, entry);
+      },
+    );
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  return sites;
 }

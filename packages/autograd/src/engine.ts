@@ -4,6 +4,7 @@
  * uses and hands its inputs their share through its vector-Jacobian product.
  */
 import * as nd from '@tsgrad/tensor';
+import { GradientSums } from './accumulate.ts';
 import { setGradEnabled, type Node } from './graph.ts';
 import { Tensor } from './tensor.ts';
 import { storageVersion } from './version.ts';
@@ -84,17 +85,16 @@ export function runBackward(
   }
   const seeds = seedGradients(roots, gradOutputs);
   const wanted = inputs ? new Set(inputs) : null;
-  const grads = new Map<Tensor, Tensor>();
-  const accumulate = (t: Tensor, g: Tensor) => {
-    const prev = grads.get(t);
-    grads.set(t, prev ? prev.add(g) : g);
-  };
+  // with createGraph the sums are recorded ops, so they must not be written in place
+  const grads = new GradientSums(createGraph);
 
   setGradEnabled(createGraph, () => {
-    roots.forEach((r, i) => accumulate(r, seeds[i]!));
     const order = topologicalOrder(roots);
     // before any node runs (and frees its closure), so a refused backward can be retried
     for (const t of order) if (t.node) checkVersions(t, t.node);
+    for (const t of order) markForeign(grads, t);
+    for (const s of seeds) grads.foreign(s.data);
+    roots.forEach((r, i) => grads.add(r, seeds[i]!, false));
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k]!;
       const g = grads.get(t);
@@ -104,11 +104,20 @@ export function runBackward(
       // gradients(output, inputs) returns its results instead and touches no .grad.
       if (!wanted && (node === null || t.retainsGrad)) accumulateGrad(t, g, createGraph);
       if (node === null) continue;
-      propagate(node, g, retainGraph, accumulate);
+      // a sum that is not kept (.grad, returned) can be reused by the input it flows on to
+      const spent = !t.retainsGrad && !wanted?.has(t) && node.custom !== true;
+      propagate(node, g, retainGraph, grads, spent ? t : null);
       if (!wanted?.has(t)) grads.delete(t); // free memory early
     }
   });
   return inputs ? inputs.map((t) => grads.get(t) ?? null) : [];
+}
+
+/** Storage the pass met before any rule ran (forward values, a user's `.grad`): never summed into. */
+function markForeign(grads: GradientSums, t: Tensor): void {
+  grads.foreign(t.data);
+  if (t.grad) grads.foreign(t.grad.data);
+  for (const input of t.node?.inputs ?? []) grads.foreign(input.data);
 }
 
 /** Adds `g` to `t.grad`; without createGraph the stored gradient carries no graph. */
@@ -139,7 +148,8 @@ function checkVersions(output: Tensor, node: Node): void {
   stale('the output', output, node.outputVersion);
 }
 
-function propagate(node: Node, g: Tensor, retainGraph: boolean, accumulate: (t: Tensor, g: Tensor) => void): void {
+/** Runs `node`'s rule on `g` and adds its gradients to its inputs' sums; `spent`: the tensor whose sum `g` is, when nothing keeps it. */
+function propagate(node: Node, g: Tensor, retainGraph: boolean, grads: GradientSums, spent: Tensor | null): void {
   const fn = node.backward;
   if (fn === null) {
     throw new Error(
@@ -149,13 +159,19 @@ function propagate(node: Node, g: Tensor, retainGraph: boolean, accumulate: (t: 
   }
   const inputGrads = fn(g);
   if (!retainGraph) node.backward = null;
+  const targets: Tensor[] = [];
+  const contributions: Tensor[] = [];
   node.inputs.forEach((input, i) => {
     const gi = inputGrads[i];
     if (gi && input.requiresGrad) {
       if (!nd.shapesEqual(gi.shape, input.shape)) {
         throw new Error(`backward: '${node.op}' produced a gradient of shape [${gi.shape.join(', ')}] for an input of shape [${input.shape.join(', ')}]`);
       }
-      accumulate(input, gi.dtype === input.dtype ? gi : gi.to(input.dtype));
+      targets.push(input);
+      contributions.push(gi.dtype === input.dtype ? gi : gi.to(input.dtype));
     }
   });
+  if (spent) grads.release(spent);
+  // a user's rule (`custom`) may return storage it keeps: the engine never writes into it
+  grads.addAll(targets, contributions, node.custom !== true);
 }

@@ -22,6 +22,11 @@ export interface Node {
    */
   readonly savedVersions?: readonly number[];
   readonly outputVersion?: number;
+  /**
+   * The rule came from user code (the exported `record`): its gradients may share storage
+   * the user keeps, so the engine never sums into them in place (accumulate.ts).
+   */
+  readonly custom?: boolean;
 }
 
 let gradEnabled = true;
@@ -56,13 +61,32 @@ export function enableGrad<T>(fn: () => T): T {
 }
 
 /**
- * Wraps an op's forward result. The output joins the graph only when recording is on
- * and some input requires a gradient; otherwise no closure is kept alive.
+ * Wraps a built-in op's forward result. The output joins the graph only when recording is
+ * on and some input requires a gradient; otherwise no closure is kept alive.
+ *
+ * Contract of a built-in rule (the engine relies on it to sum gradients in place, see
+ * accumulate.ts): each gradient it returns is either new storage that nothing else holds,
+ * or a view of storage the engine has met (its gradOutput, an input or output of a
+ * recorded op). Never storage kept elsewhere, such as a cache or a value saved in the
+ * closure that is not one of the op's inputs or its output.
  */
-export function record(op: string, data: NDArray, inputs: readonly Tensor[], backward: BackwardFn): Tensor {
+export function record(op: string, data: NDArray, inputs: readonly Tensor[], backward: BackwardFn, custom = false): Tensor {
   const out = new Tensor(data);
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
-    out.attach({ op, inputs, backward, savedVersions: inputs.map((t) => storageVersion(t.data)), outputVersion: storageVersion(data) });
+    const node: Node = { op, inputs, backward, savedVersions: inputs.map((t) => storageVersion(t.data)), outputVersion: storageVersion(data) };
+    out.attach(custom ? { ...node, custom } : node);
   }
   return out;
+}
+
+/**
+ * Records an op with a user-written derivative rule (exported as `record`): the output
+ * joins the graph when recording is on and some input requires a gradient. The rule's
+ * gradients may be any tensors, including ones the caller keeps; the engine never writes
+ * into them.
+ * @example
+ * const y = record('double', nd.mul(x.data, 2), [x], (g) => [g.mul(2)]);
+ */
+export function recordCustom(op: string, data: NDArray, inputs: readonly Tensor[], backward: BackwardFn): Tensor {
+  return record(op, data, inputs, backward, true);
 }

@@ -1,5 +1,5 @@
 export { Tensor, constant } from './tensor.ts';
-export { noGrad, enableGrad, isGradEnabled, setGradEnabled, record, type Node, type BackwardFn } from './graph.ts';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, recordCustom as record, type Node, type BackwardFn } from './graph.ts';
 export { storageVersion } from './version.ts';
 export { sub_, add_, mul_, div_, fill_, zero_, copy_, type InPlaceOperand } from './inplace.ts';
 export { runBackward, type BackwardOptions } from './engine.ts';
@@ -11,6 +11,7 @@ export { add, sub, mul, div, pow, maximum, minimum } from './ops/arithmetic.ts';
 export { neg, abs, sign, exp, log, sqrt, tanh, sigmoid, relu, gelu, erf, sin, cos, cast } from './ops/unary.ts';
 export { sum, mean, max, min, variance, logsumexp, softmax, logSoftmax } from './ops/reduce.ts';
 export { matmul } from './ops/matmul.ts';
+export { linear } from './ops/linear.ts';
 export { layerNorm } from './ops/norm.ts';
 export { scaledDotProductAttention } from './ops/attention.ts';
 export { reshape, permute, transpose, expand, unsqueeze, squeeze, slice, narrow, cat, stack, embedSlice } from './ops/shape.ts';

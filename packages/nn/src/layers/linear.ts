@@ -1,7 +1,7 @@
 /**
  * Fully connected layer y = x W^T + b with PyTorch's layout and default init.
  */
-import { Tensor } from '@tsgrad/autograd';
+import { linear, Tensor } from '@tsgrad/autograd';
 import * as nd from '@tsgrad/tensor';
 import { linearDefault, type RandomSource } from '../init.ts';
 import { Module } from '../module.ts';
@@ -54,8 +54,8 @@ export class Linear extends Module {
     // Leading axes are folded into one so forward and backward are single 2-D
     // matmuls (a batched matmul against a broadcast weight would sum B partial dW).
     const flat = x.ndim === 2 ? x : x.reshape([-1, this.inFeatures]);
-    let y = flat.matmul(this.weight.mT);
-    if (this.bias) y = y.add(this.bias);
+    // linear(): the bias is added into the product's own storage (same values as matmul + add)
+    const y = linear(flat, this.weight, this.bias);
     return x.ndim === 2 ? y : y.reshape([...x.shape.slice(0, -1), this.outFeatures]);
   }
 
