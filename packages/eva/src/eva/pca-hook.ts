@@ -105,7 +105,8 @@ export class PcaHook {
       this.skipped++;
       return;
     }
-    const prev = this.pca.fitted ? this.pca.componentsData.slice() : null;
+    // partialFit stores new arrays, so the previous components can be kept without a copy.
+    const prev = this.pca.fitted ? this.pca.componentsData : null;
     try {
       this.pca.partialFit(x);
     } catch (err) {
