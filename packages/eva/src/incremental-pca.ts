@@ -170,26 +170,25 @@ export class IncrementalPCA {
     }
     // The float32 path reads float32 rows as they are (no float64 copy of the batch).
     const data = this.dtype === 'float32' ? float32Rows(x) : x.toFloat64Array();
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i]!)) throw new RangeError(`IncrementalPCA.partialFit: the batch of shape ${shapeToString(x.shape)} contains NaN or Infinity`);
-    }
-
-    // 1. Running mean and variance (float64 accumulators on either path).
     const nPrev = this.nSamplesSeen;
     const nTot = nPrev + b;
-    const { mean, variance, batchMean } = runningMoments(data, b, d, nPrev, this.mean_, this.var_);
 
-    // 2. The matrix whose SVD updates the components, in the path's precision.
+    // 2. (allocated first: step 1 writes the centred batch into it) The matrix whose SVD
+    // updates the components, in the path's precision.
     const prevRows = nPrev === 0 ? 0 : k;
     const rows = prevRows + b + (nPrev === 0 ? 0 : 1);
     const m = this.dtype === 'float32' ? new Float32Array(rows * d) : new Float64Array(rows * d);
+
+    // 1. Running mean and variance (float64 accumulators on either path); the same pass
+    // writes X - mean(X) into rows prevRows.. of m.
+    const moments = runningMoments(data, b, d, nPrev, this.mean_, this.var_, m, prevRows * d);
+    if (!moments) throw new RangeError(`IncrementalPCA.partialFit: the batch of shape ${shapeToString(x.shape)} contains NaN or Infinity`);
+    const { mean, variance, batchMean } = moments;
+
     if (nPrev > 0) {
       const comps = this.components_!;
       const s = this.singular_!;
       for (let i = 0; i < k; i++) for (let j = 0; j < d; j++) m[i * d + j] = s[i]! * comps[i * d + j]!;
-    }
-    for (let i = 0; i < b; i++) {
-      for (let j = 0; j < d; j++) m[(prevRows + i) * d + j] = data[i * d + j]! - batchMean[j]!;
     }
     if (nPrev > 0) {
       const factor = Math.sqrt((nPrev / nTot) * b);
@@ -317,7 +316,9 @@ function float32Rows(x: NDArray): Float32Array {
 /**
  * Chan, Golub & LeVeque's pairwise update of the running mean and per-feature population
  * variance (what sklearn's `_incremental_mean_and_var` does), in float64 from rows of
- * either precision; also returns the batch mean that centres the update matrix.
+ * either precision; also returns the batch mean that centres the update matrix, and
+ * writes the centred rows X - mean(X) into `centred` from `offset` on (rounded to its
+ * precision). Returns null when the batch holds NaN or Infinity.
  */
 function runningMoments(
   data: Float32Array | Float64Array,
@@ -326,16 +327,22 @@ function runningMoments(
   nPrev: number,
   lastMean: Float64Array | null,
   lastVar: Float64Array | null,
-): { mean: Float64Array; variance: Float64Array; batchMean: Float64Array } {
+  centred: Float32Array | Float64Array,
+  offset: number,
+): { mean: Float64Array; variance: Float64Array; batchMean: Float64Array } | null {
   const nTot = nPrev + b;
   const batchSum = new Float64Array(d);
   for (let i = 0; i < b; i++) for (let j = 0; j < d; j++) batchSum[j]! += data[i * d + j]!;
+  // A NaN or Infinity makes its column's sum non-finite; only then is every entry checked
+  // (a sum of huge finite float64 values can overflow too: that is not this error).
+  if (!batchSum.every(Number.isFinite) && !data.every(Number.isFinite)) return null;
   const batchMean = batchSum.map((s) => s / b);
   const newUnnormVar = new Float64Array(d);
   const corr = new Float64Array(d);
   for (let i = 0; i < b; i++) {
     for (let j = 0; j < d; j++) {
       const t = data[i * d + j]! - batchMean[j]!;
+      centred[offset + i * d + j] = t;
       corr[j]! += t;
       newUnnormVar[j]! += t * t;
     }

@@ -180,4 +180,27 @@ test('IncrementalPCA.transform projects centred rows onto the components', () =>
   assert.ok(Math.abs(ss - s2) < 1e-8 * s2);
 });
 
+test('IncrementalPCA.partialFit: NaN or Infinity anywhere (either dtype) is refused and leaves the fit as it was', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 1e6 }),
+      fc.constantFrom<'float32' | 'float64'>('float32', 'float64'),
+      fc.constantFrom(NaN, Infinity, -Infinity),
+      fc.nat(),
+      (seed, dtype, bad, where) => {
+        const d = 7;
+        const rng = new Rng(seed);
+        const good = () => NDArray.fromTyped(Float32Array.from({ length: 10 * d }, () => rng.normal()), [10, d]);
+        const p = new IncrementalPCA({ nComponents: 2, svd: 'lowrank', dtype }).partialFit(good());
+        const before = [Array.from(p.componentsData), Array.from(p.mean.toFloat64Array()), p.nSamplesSeen];
+        const x = good().astype(dtype);
+        (x.data as Float32Array | Float64Array)[where % x.size] = bad;
+        assert.throws(() => p.partialFit(x), /partialFit: the batch of shape \[10, 7\] contains NaN or Infinity/);
+        assert.equal([Array.from(p.componentsData), Array.from(p.mean.toFloat64Array()), p.nSamplesSeen], before);
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
 test.run();

@@ -136,6 +136,8 @@ export function computeEva<B = EvaBatch>(model: AnyModule, dataLoader: Iterable<
   const dtype = opts.dtype ?? defaultDtype(model, svdMode);
   if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`EVA: dtype must be 'float32' or 'float64', got ${JSON.stringify(dtype)}`);
   if (dtype === 'float32' && svdMode !== 'lowrank') throw new Error(`EVA: dtype 'float32' needs svd 'lowrank' (the exact SVD runs in float64 only), got svd '${String(svdMode)}'`);
+  const truncateForward = opts.truncateForward ?? true;
+  if (typeof truncateForward !== 'boolean') throw new TypeError(`EVA: truncateForward must be true or false, got ${JSON.stringify(truncateForward)}`);
   const peftWhitening = opts.peftCompatibleWhitening ?? false;
   if (typeof peftWhitening !== 'boolean') throw new TypeError(`EVA: peftCompatibleWhitening must be true or false, got ${JSON.stringify(peftWhitening)}`);
 
@@ -186,6 +188,7 @@ export function computeEva<B = EvaBatch>(model: AnyModule, dataLoader: Iterable<
       maxBatches,
       tau: eva.tau,
       onBatch: opts.onBatch,
+      truncateForward,
     });
 
     const zeroVariance = zeroVarianceLayers(targets, hookOf);

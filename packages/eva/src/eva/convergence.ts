@@ -4,6 +4,15 @@
  * hook layer's currently allocated components have converged. A layer that is done loses its
  * hook, and gets it back if a later redistribution gives it more components. After
  * `maxBatches` forward passes (a guard PEFT lacks) the error names every unconverged layer.
+ *
+ * Truncated forwards (`truncateForward`, on by default): EVA only reads the target layers'
+ * inputs, never the model's output, so once every attached hook has been fed as many times
+ * as its layer ran in a full forward pass, the rest of that pass cannot change anything
+ * EVA computes. The last hook call then throws a private sentinel that the loop catches.
+ * On vision this matters most: when only the first layer is still open, a forward costs
+ * nothing beyond its input. The calls per forward are learned from the first full pass
+ * in which each hook was attached; a model whose layers run a varying number of times per
+ * batch (data-dependent control flow) should turn the option off.
  */
 import { distributeRanks, type RankLayer } from '../rank-distribution.ts';
 import type { PcaHook } from './pca-hook.ts';
@@ -51,6 +60,43 @@ export interface ConvergenceLoop<B> {
   maxBatches: number;
   tau: number;
   onBatch?: (info: { batch: number; convergedLayers: number; layers: number }) => void;
+  /** End each forward pass once every attached hook has been fed (see the file comment). */
+  truncateForward: boolean;
+}
+
+/** Thrown by the last hook call a truncated forward pass needs; never leaves the loop. */
+class ForwardDone extends Error {
+  constructor() {
+    super('EVA: every attached hook has been fed for this batch (internal; caught by the loop)');
+  }
+}
+
+/**
+ * Runs `forward`, ending it early through the hooks when `truncate` and every attached
+ * hook's calls per forward (`callsPerForward`) are known; records them after a full pass.
+ */
+function forwardOnce(hooks: readonly PcaHook[], callsPerForward: Map<PcaHook, number>, truncate: boolean, forward: () => void): void {
+  const attached = hooks.filter((h) => h.attached);
+  let remaining = truncate && attached.every((h) => callsPerForward.has(h)) ? attached.reduce((s, h) => s + callsPerForward.get(h)!, 0) : Infinity;
+  let ended = false;
+  for (const h of hooks) {
+    h.calls = 0;
+    h.afterCall = () => {
+      if (--remaining > 0) return;
+      ended = true;
+      throw new ForwardDone();
+    };
+  }
+  try {
+    forward();
+  } catch (err) {
+    // Once the sentinel is thrown, whatever the forward throws on its way out is its echo
+    // (a forwardFn may wrap errors): the batch is complete for EVA either way.
+    if (!ended) throw err;
+  } finally {
+    for (const h of hooks) h.afterCall = null;
+  }
+  if (!ended) for (const h of attached) callsPerForward.set(h, h.calls);
 }
 
 /**
@@ -61,6 +107,7 @@ export function runUntilConverged<B>(loop: ConvergenceLoop<B>): { ranks: Map<str
   const hooks = [...loop.hooks.values()];
   let ranks = loop.initialRanks;
   let batches = 0;
+  const callsPerForward = new Map<PcaHook, number>();
   try {
     for (;;) {
       const { batch, rows } = loop.next();
@@ -76,7 +123,7 @@ export function runUntilConverged<B>(loop: ConvergenceLoop<B>): { ranks: Map<str
       }
       if (allConverged) break;
       if (batches >= loop.maxBatches) throw notConverged(hooks, ranks, loop);
-      loop.forward(batch);
+      forwardOnce(hooks, callsPerForward, loop.truncateForward, () => loop.forward(batch));
       batches++;
       // PEFT waits until every hook has a fit (a hook may skip batches with too few rows).
       if (!hooks.every((h) => h.pca.fitted)) continue;

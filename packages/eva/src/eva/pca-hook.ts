@@ -52,6 +52,13 @@ export class PcaHook {
   skipped = 0;
   /** Kept row indices of the batch about to run (set by the loop before each forward). */
   rows: Int32Array | null = null;
+  /** Calls of the hook layer since the loop last reset it (a layer may run more than once per forward). */
+  calls = 0;
+  /**
+   * Run after every call has been fed (set by the loop): it may throw to end the forward
+   * pass once no attached hook has calls left (see `runUntilConverged`).
+   */
+  afterCall: (() => void) | null = null;
   private handle: RemovableHandle | null = null;
 
   constructor(private readonly o: PcaHookOptions) {
@@ -78,7 +85,11 @@ export class PcaHook {
 
   /** Starts feeding the PCA on every call of the layer (idempotent). */
   attach(): void {
-    if (!this.handle) this.handle = this.o.module.registerForwardPreHook((_m, args) => this.feed((args[0] as Tensor).data));
+    if (!this.handle) this.handle = this.o.module.registerForwardPreHook((_m, args) => {
+        this.feed((args[0] as Tensor).data);
+        this.calls++;
+        this.afterCall?.();
+      });
   }
 
   /** Stops feeding the PCA (idempotent). */
@@ -94,7 +105,8 @@ export class PcaHook {
       this.skipped++;
       return;
     }
-    const prev = this.pca.fitted ? this.pca.componentsData.slice() : null;
+    // partialFit stores new arrays, so the previous components can be kept without a copy.
+    const prev = this.pca.fitted ? this.pca.componentsData : null;
     try {
       this.pca.partialFit(x);
     } catch (err) {

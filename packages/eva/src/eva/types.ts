@@ -64,6 +64,14 @@ export interface EvaOptions<B = EvaBatch> {
    * Only matters with `whiten` and shared inputs.
    */
   peftCompatibleWhitening?: boolean;
+  /**
+   * End each forward pass as soon as every target layer still being analysed has seen its
+   * input (default true): the rest of the pass cannot change EVA's result, and once only
+   * early layers are open it is most of the cost. The layers' calls per forward pass are
+   * learned from a full pass; pass false for a model whose layers run a varying number of
+   * times per batch, or a `forwardFn` with side effects that must run on every batch.
+   */
+  truncateForward?: boolean;
   /** Called after every batch with progress. */
   onBatch?: (info: { batch: number; convergedLayers: number; layers: number }) => void;
 }

@@ -8,8 +8,10 @@
  * For an m x n matrix A with s = min(m, n), let G be the s x s Gram matrix (A A^T when
  * m <= n, else A^T A). Subspace iteration on A alternates products with A and A^T, and
  * every pair of them is one product with G, so
- *  1. Q = orth(Omega) for an s x r Gaussian Omega, then Q <- orth(G Q), niter + 1 times
- *     (the first product with A of the plain algorithm becomes one more power of G);
+ *  1. Q = orth(G Omega) for an s x r Gaussian Omega, then Q <- orth(G Q), niter times
+ *     (the first product with A of the plain algorithm becomes one more power of G; like
+ *     torch's `get_approximate_basis`, Omega itself is not orthonormalised: a Gaussian
+ *     s x r block is well conditioned, and only the span matters);
  *  2. H = Q^T G Q (r x r) = B B^T for B = Q^T A, whose eigenpairs (lambda_i, w_i) give
  *     sigma_i = sqrt(lambda_i) and the Ritz vectors y_i = Q w_i;
  *  3. when A is tall, y_i is a right singular vector; when A is wide, y_i is a left one
@@ -99,10 +101,13 @@ function rowDot(a: Float64Array, i: number, b: Float64Array, j: number, len: num
  * leaves an orthogonality error of about eps * cond(Y)^2; a second pass runs when the
  * smallest pivot says cond(Y) may exceed about 1e3. Returns false, with `y` partly
  * changed, when a row is nearly in the span of the earlier ones (cond(Y) beyond about
- * 1e6), and the caller uses the Householder QR instead.
+ * 1e6), and the caller uses the Householder QR instead. `maxPasses` 1 skips the second
+ * pass: enough for the intermediate bases of the subspace iteration, which only need to
+ * span the right space with a condition number near 1 (an orthogonality error of
+ * eps * 1e6 is harmless there); the basis that Rayleigh-Ritz uses gets up to two.
  */
-function choleskyQRRows(y: Float64Array, r: number, s: number): boolean {
-  for (let pass = 0; pass < 2; pass++) {
+function choleskyQRRows(y: Float64Array, r: number, s: number, maxPasses: number): boolean {
+  for (let pass = 0; pass < maxPasses; pass++) {
     let worst = 1;
     for (let i = 0; i < r; i++) {
       const diag = rowDot(y, i, y, i, s);
@@ -123,10 +128,13 @@ function choleskyQRRows(y: Float64Array, r: number, s: number): boolean {
   return true;
 }
 
-/** r orthonormal rows spanning the rows of `y` (r x s): Cholesky QR, else Householder. */
-function orthonormalRows(y: Float64Array, r: number, s: number): Float64Array {
+/**
+ * r orthonormal rows spanning the rows of `y` (r x s): Cholesky QR (one pass, or two when
+ * `final` and the rows are ill conditioned), else Householder.
+ */
+function orthonormalRows(y: Float64Array, r: number, s: number, final: boolean): Float64Array {
   const work = y.slice();
-  if (choleskyQRRows(work, r, s)) return work;
+  if (choleskyQRRows(work, r, s, final ? 2 : 1)) return work;
   const q = householderQR(transposeF64(y, r, s), s, r, false).q; // s x r
   return transposeF64(q, s, r);
 }
@@ -181,8 +189,8 @@ export function svdLowRankGram(a: NDArray, options: SvdLowRankGramOptions = {}):
     const omega = new Float64Array(s * r);
     for (let i = 0; i < omega.length; i++) omega[i] = rng.normal();
     // omega is drawn s x r row by row, as svdLowRank draws its test matrix; we keep its transpose.
-    basis = orthonormalRows(transposeF64(omega, s, r), r, s);
-    for (let it = 0; it <= niter; it++) basis = orthonormalRows(gramTimesRows(g32, basis, r, s), r, s);
+    basis = transposeF64(omega, s, r);
+    for (let it = 0; it <= niter; it++) basis = orthonormalRows(gramTimesRows(g32, basis, r, s), r, s, it === niter);
     // Rayleigh-Ritz on span(Q): H = Q^T (G Q), in float64 from (G Q)^T.
     const gq = gramTimesRows(g32, basis, r, s);
     h = new Float64Array(r * r);
