@@ -41,8 +41,12 @@ test('IncrementalPCA float32 vs float64: same moments, ratios within 1e-4 relati
       (seed, d, kRaw, batch) => {
         const rng = new Rng(seed);
         const k = Math.min(kRaw, d - 1);
-        // rank k + 2 signal: a gap of 0.6 between consecutive components, noise well below the k-th
-        const x = spikedRows(rng, 5 * batch, d, k + 2, 0.01);
+        // a signal of rank k + 2 (at most the sketch's q = 2k columns), a gap of 0.6 between
+        // consecutive components, noise well below the k-th. For k = 1 a rank-3 signal is wider
+        // than the 2-column sketch: both randomized paths then miss the 3rd direction by
+        // sketch-dependent amounts (1.7 % and 3.1 % off the exact SVD's ratio, fast-check
+        // counterexample [326424, 9, 1, 24]) and cannot agree with each other to 1e-4.
+        const x = spikedRows(rng, 5 * batch, d, Math.min(k + 2, 2 * k), 0.01);
         const p32 = fit('float32', x, d, batch, k);
         const p64 = fit('float64', x, d, batch, k);
         assert.is(p32.float32Fits, p32.nFits, 'every fit in float32');
