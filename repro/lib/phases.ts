@@ -111,6 +111,7 @@ export class PhasePlan {
    * A child that fails stops the others and rejects, naming the phase and its exit status.
    */
   async runParallel<T>(keys: string[], jobs: number, compute: (key: string) => T | Promise<T>, childArgs: (key: string) => string[]): Promise<T[]> {
+    for (const k of keys) if (!this.weights.has(k)) this.expect(k, 1);
     const pending = keys.filter((k) => !(this.opts.resume && this.stored(k) !== null));
     if (jobs <= 1 || pending.length <= 1) {
       const out: T[] = [];

@@ -10,6 +10,7 @@ import { PRESETS } from './presets.ts';
 
 const job = JSON.parse(process.argv[2] ?? '{}') as PhaseJob;
 const cfg = presetOf(PRESETS, job.preset, 'wm');
-const plan = new PhasePlan({ outDir: job.outDir, resume: false, settings: { ...cfg, pairs: job.pairs } });
+// quiet: the parent reports the phase and the overall ETA
+const plan = new PhasePlan({ outDir: job.outDir, resume: false, settings: { ...cfg, pairs: job.pairs }, log: () => {} });
 const env = new WmPhaseEnv(cfg, job.pairs, job.outDir, (msg) => console.error(`[wm] ${msg}`));
 await plan.run(job.key, () => env.computePhase(job.key));
