@@ -28,4 +28,9 @@ export const EXPERIMENTS: Record<string, ExperimentEntry> = {
     presets: ['quick', 'standard', 'full'],
     load: () => import('./wm/main.ts'),
   },
+  'wm-width': {
+    description: "the WM reproduction's VGG-11 and ResNet-20 pairs at several widths (git-re-basin's width study on MNIST): barriers with BatchNorm reset, L2, R, and whether WM's barrier shrinks with width",
+    presets: ['quick', 'standard', 'full'],
+    load: () => import('./wm-width/main.ts'),
+  },
 };

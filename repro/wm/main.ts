@@ -12,15 +12,13 @@
  * continues an interrupted run.
  */
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { StateDict } from '@tsgrad/wm';
 import { presetOf, type RunOptions } from '../lib/experiment.ts';
 import { PhasePlan } from '../lib/phases.ts';
 import { runInfo, writeJson, writeReport } from '../lib/results.ts';
 import { analyseCnnPair, type CnnPairResult } from './cnn.ts';
 import { analyseGptPair, type GptPairResult } from './gpt.ts';
 import { mergeGroup, type PairResult } from './mlp.ts';
-import { WmPhaseEnv, type PhaseJob } from './phase-env.ts';
+import { childArgs, modelPhases, WmPhaseEnv } from './phase-env.ts';
 import { writeWmPlots } from './plots.ts';
 import { PRESETS } from './presets.ts';
 import { writeWmReport } from './report.ts';
@@ -31,22 +29,6 @@ export { PRESETS };
 
 function log(msg: string): void {
   console.error(`[wm] ${msg}`);
-}
-
-/** The arguments of a child process that computes phase `key` (see phase-worker.ts). */
-function childArgs(job: Omit<PhaseJob, 'key'>): (key: string) => string[] {
-  return (key) => [fileURLToPath(new URL('./phase-worker.ts', import.meta.url)), JSON.stringify({ ...job, key })];
-}
-
-/**
- * Trained models as phases: trained once (here, or `jobs` at a time in child processes) and
- * stored as safetensors. Every later phase reads the stored copies, whichever process trained
- * them, so `--jobs` and `--resume` cannot change a bit (a state dict's key order, which the
- * loaded copy may not share with the trained model, decides the order of sums over parameters).
- */
-async function modelPhases<T>(plan: PhasePlan, env: WmPhaseEnv, keys: string[], jobs: number, child: (key: string) => string[]): Promise<{ sd: StateDict; info: T }[]> {
-  const infos = await plan.runParallel(keys, jobs, (k) => env.computePhase(k) as T, child);
-  return keys.map((k, i) => ({ sd: env.loadModel(k), info: infos[i]! }));
 }
 
 export async function run(opts: RunOptions): Promise<string> {

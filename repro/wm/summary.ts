@@ -26,7 +26,7 @@ function perEpoch(rows: number[][]): Stat[] {
 }
 
 /** A paired comparison as a verdict's `value`: the interval and the per-pair differences. */
-function cmp(c: PairedComparison): { meanDiff: number; ci95: [number, number]; n: number; diffs: number[] } {
+export function cmp(c: PairedComparison): { meanDiff: number; ci95: [number, number]; n: number; diffs: number[] } {
   return { meanDiff: c.diff.mean, ci95: c.ci95, n: c.n, diffs: c.diff.values };
 }
 
