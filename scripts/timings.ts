@@ -19,7 +19,7 @@ const root = join(import.meta.dirname, '..');
 
 /** What each row runs, and what the table says it is. */
 const COMMANDS: Record<string, { argv: string[]; what: string }> = {
-  start: { argv: ['pnpm', 'start'], what: 'the main job: quick EVA and WM reproductions, then the demo' },
+  start: { argv: ['pnpm', 'start'], what: 'the main job: quick EVA, WM and WM width-study reproductions, then the demo' },
   mnist: { argv: ['pnpm', 'example', 'mnist'], what: 'MLP on the 8k/2k MNIST split, 20 epochs' },
   gpt: { argv: ['pnpm', 'example', 'gpt'], what: 'character GPT on Moby Dick, 1,500 steps' },
   cnn: { argv: ['pnpm', 'example', 'cnn'], what: 'BatchNorm CNN on the official 60k/10k split, 2 epochs' },
