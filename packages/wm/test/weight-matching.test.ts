@@ -56,6 +56,23 @@ test('property: the WM objective never decreases over sweeps and equals <A, pi(B
   );
 });
 
+test('property: a converged WM is optimal in every permutation alone (a fresh sweep from its result finds no gain)', () => {
+  // WM skips a permutation whose cost matrix cannot have changed since its last LAP; a wrong
+  // dependency there would stop it early, which a fresh call (no skipping) would then improve
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 2, max: 8 }), { minLength: 4, maxLength: 6 }), fc.integer(), (widths, seed) => {
+      const a = randomMlp(widths, seed, 'float64');
+      const b = randomMlp(widths, seed + 1, 'float64');
+      const spec = mlpPermutationSpec(a);
+      const res = weightMatching(spec, a, b, { seed });
+      if (!res.converged) return true;
+      const again = weightMatching(spec, a, b, { seed: seed + 7, initPerm: res.perm, maxIter: 1 });
+      return again.objective.length === 2 && again.objective[1] === again.objective[0] && again.converged;
+    }),
+    { numRuns: 60 },
+  );
+});
+
 test('float32 cost matrices recover a planted permutation under small noise, as float64 does', () => {
   const a = randomMlp([20, 32, 32, 32, 5], 1);
   const spec = mlpPermutationSpec(a);
